@@ -1,0 +1,150 @@
+"""The decision rules: how a client leader scores each stance and chooses one.
+
+Pure, vectorised functions over arrays ``[b, C, ...]`` (runs, clients). The
+rule is pluggable: :data:`RULES` maps a :class:`~sim.scenario.Rule` to its
+hazard function, and everything else in the leader's utility is shared, so
+two rules can be scored on the same history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from sim.actors import N_PATRONS, N_STANCES, N_THREATS, Stance, Threat
+from sim.dynamics import Environment, Offers
+from sim.params import Theta
+from sim.scenario import Rule
+
+
+def salience(threat: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """Weights ``K * softmax(tau * T)`` over threat kinds (last axis).
+
+    At ``tau = 0`` every threat weighs 1; as ``tau`` grows the most pressing
+    threat takes all the weight (David's omnibalancing).
+    """
+    z = tau[..., None] * threat
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return N_THREATS * e / e.sum(axis=-1, keepdims=True)
+
+
+def _stance_protection(offers: Offers) -> np.ndarray:
+    """``[b, C, S, K]``: protection under each stance (none when nonaligned)."""
+    prot = offers.protection
+    pad = np.zeros(prot.shape[:2] + (1,) + prot.shape[3:])
+    return np.concatenate([prot, pad], axis=2)
+
+
+def effective_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
+    """``[b, C, S, K]``: each threat left after the aligned patron's protection.
+
+    External threat posed by a patron is not reduced by aligning with that
+    same patron; the aligned patron's normative pressure adds to unrest.
+    """
+    prot = _stance_protection(offers)
+    T = env.threat[:, :, None, :]
+    eff = T * (1.0 - prot)
+    own = np.zeros(env.patron_threat.shape[:2] + (N_STANCES,))
+    own[..., :N_PATRONS] = env.patron_threat
+    ext = prot[..., Threat.EXTERNAL]
+    eff[..., Threat.EXTERNAL] = (env.threat[:, :, None, Threat.EXTERNAL] - own) * (1.0 - ext) + own
+    pressure = np.zeros_like(own)
+    pressure[..., :N_PATRONS] = offers.pressure
+    eff[..., Threat.UNREST] += th.lambda_pressure[..., None] * pressure
+    return np.maximum(eff, 0.0)
+
+
+def hazard_omnibalancing(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
+    """``[b, C, S]``: regime hazard ``1 - prod_k (1 - min(1, rho * w_k * T~_k(s)))`` over all threats."""
+    level = env.threat.copy()
+    internal = th.internal_threats[..., None]
+    level[..., : Threat.EXTERNAL] *= internal
+    w = salience(level, th.tau)[:, :, None, :]
+    eff = effective_threat(env, offers, th)
+    eff[..., : Threat.EXTERNAL] *= internal[..., None]
+    per_threat = np.minimum(th.rho[..., None, None] * w * eff, 1.0)
+    return 1.0 - np.prod(1.0 - per_threat, axis=-1)
+
+
+def hazard_balance_of_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
+    """``[b, C, S]``: Walt's rival: only external threats (power x proximity x intent) count."""
+    eff = effective_threat(env, offers, th)[..., Threat.EXTERNAL]
+    return np.minimum(th.rho[..., None] * eff, 1.0)
+
+
+HazardRule = Callable[[Environment, Offers, Theta], np.ndarray]
+
+#: The pluggable decision rules: each maps (environment, offers, parameters) to a hazard per stance.
+RULES: dict[Rule, HazardRule] = {
+    Rule.OMNIBALANCING: hazard_omnibalancing,
+    Rule.BALANCE_OF_THREAT: hazard_balance_of_threat,
+}
+
+
+def _per_stance(x: np.ndarray, nonaligned: np.ndarray | float = 0.0) -> np.ndarray:
+    """Extend a ``[b, C, P]`` patron array to ``[b, C, S]`` with a value for NONALIGNED."""
+    last = np.broadcast_to(nonaligned, x.shape[:2])[..., None]
+    return np.concatenate([x, last], axis=2)
+
+
+def utilities(
+    rule: Rule,
+    env: Environment,
+    offers: Offers,
+    prev: np.ndarray,
+    member: np.ndarray,
+    instrument_patron: np.ndarray,
+    th: Theta,
+) -> np.ndarray:
+    """``[b, C, S]``: the leader's utility of each stance.
+
+    ``U(s) = -h(s) + gamma * R(s) - sigma(s) - D(s) - chi [s != prev] + a(s) + kappa * n(s)``:
+    regime hazard under the rule, rents, sovereignty cost, the cost of defying
+    patrons one depends on, switching cost, personal affinity and the number of
+    de jure instruments held with the stance's patron.
+    """
+    hazard = RULES[rule](env, offers, th)
+    rents = _per_stance(offers.rents, th.nonaligned_share * offers.rents.sum(axis=2))
+    sovereignty = _per_stance(offers.sovereignty)
+    dep = env.dependence
+    total = dep.sum(axis=2, keepdims=True)
+    defy = th.defiance[..., None] * _per_stance(total - dep, th.defiance_neutral * total[..., 0])
+    switch = th.chi[..., None] * (np.arange(N_STANCES)[None, None, :] != prev[..., None])
+    held = (member[..., None, :] & (instrument_patron[None, None, None, :] == np.arange(N_PATRONS)[None, None, :, None])).sum(axis=-1)
+    commit = th.commitment_bonus[..., None] * _per_stance(held.astype(float))
+    affinity = _per_stance(env.affinity)
+    return -hazard + th.gamma[..., None] * rents - sovereignty - defy - switch + affinity + commit
+
+
+def choice_probabilities(u: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Quantal response: ``P(s) = softmax(beta * U(s))`` over the last axis."""
+    z = beta[..., None] * u
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sample_stance(probs: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """Draw a stance by inverting the cumulative probabilities with a pre-drawn uniform."""
+    cdf = np.cumsum(probs, axis=-1)
+    return np.minimum((uniform[..., None] >= cdf[..., :-1]).sum(axis=-1), N_STANCES - 1).astype(np.int8)
+
+
+def most_likely(probs: np.ndarray) -> np.ndarray:
+    """The modal stance of each client (ties to the lower index)."""
+    return probs.argmax(axis=-1).astype(np.int8)
+
+
+__all__ = [
+    "RULES",
+    "Stance",
+    "choice_probabilities",
+    "effective_threat",
+    "hazard_balance_of_threat",
+    "hazard_omnibalancing",
+    "salience",
+    "sample_stance",
+    "utilities",
+]

@@ -1,0 +1,96 @@
+"""The ensemble runner: many runs at once through the same pure functions as the Mesa model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.actors import N_CLIENTS, N_STANCES
+from sim.decision import choice_probabilities, sample_stance, utilities
+from sim.dynamics import (
+    alliance_status,
+    closeness,
+    environment,
+    initial_commitments,
+    instrument_availability,
+    patron_offers,
+    update_commitments,
+)
+from sim.inputs import Exogenous
+from sim.params import Theta
+from sim.scenario import Rule
+
+
+@dataclass
+class RunResult:
+    """Trajectories of a batch of runs. Shapes ``[R, T, C, ...]``."""
+
+    stance: np.ndarray  # [R, T, C] int8
+    probs: np.ndarray  # [R, T, C, S]
+    member: np.ndarray  # [R, T, C, J] bool
+    status: np.ndarray  # [R, T, C] int8 (AllianceStatus)
+    closeness: dict[str, np.ndarray]  # each [R, T, C]
+
+    @property
+    def n_runs(self) -> int:
+        return self.stance.shape[0]
+
+
+def simulate(
+    exo: Exogenous,
+    th: Theta,
+    rule: Rule,
+    uniforms: np.ndarray,
+    variant: np.ndarray | None = None,
+    full: bool = True,
+) -> RunResult:
+    """Run a batch of ``R = len(uniforms)`` runs over the whole calendar.
+
+    Args:
+        exo: The compiled scenario (one or several variants).
+        th: Parameters with 1 or ``R`` rows.
+        rule: The decision rule.
+        uniforms: ``[R, T, C]`` pre-drawn uniforms (see :mod:`sim.randomness`).
+        variant: Exogenous variant of each run, if the scenario has several.
+        full: Record probabilities, de jure states and closeness (``False``
+            keeps only stances, for speed).
+    """
+    R, T, C = uniforms.shape
+    J = len(exo.instrument_ids)
+    stance_out = np.empty((R, T, C), dtype=np.int8)
+    probs_out = np.empty((R, T, C, N_STANCES)) if full else np.empty((0, T, C, N_STANCES))
+    member_out = np.empty((R, T, C, J), dtype=bool)
+    status_out = np.empty((R, T, C), dtype=np.int8)
+    close_out: dict[str, np.ndarray] = {}
+    prev = np.broadcast_to(exo.initial_stance, (R, C)).astype(np.int8)
+    memory, member = initial_commitments(exo, R)
+    for t in range(T):
+        env = environment(exo, t, th, R, variant)
+        offers = patron_offers(env, prev, th)
+        u = utilities(rule, env, offers, prev, member, exo.instrument_patron, th)
+        probs = choice_probabilities(u, th.beta)
+        stance = sample_stance(probs, uniforms[:, t])
+        memory, member = update_commitments(
+            memory, member, stance, instrument_availability(exo, t, env), exo.instrument_renewal[t], exo, th
+        )
+        stance_out[:, t] = stance
+        member_out[:, t] = member
+        status_out[:, t] = alliance_status(member, stance, exo)
+        if full:
+            probs_out[:, t] = probs
+            for k, v in closeness(stance, probs, member, offers, exo).items():
+                close_out.setdefault(k, np.empty((R, T, C)))[:, t] = v
+        prev = stance
+    return RunResult(stance_out, probs_out, member_out, status_out, close_out)
+
+
+def expand_theta(th: Theta, n: int) -> Theta:
+    """``th`` with ``n`` rows (a single parameter set repeated, or ``th`` itself)."""
+    if th.size == n:
+        return th
+    if th.size != 1:
+        raise ValueError(f"parameter batch of {th.size} rows cannot serve {n} runs")
+    return th.take(np.zeros(n, dtype=np.int64))
+
+

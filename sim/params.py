@@ -1,0 +1,117 @@
+"""The model's global parameters: one typed object, every field documented.
+
+Each field's description says what it means; ``docs/model.md`` gives the
+equation it enters and its source. No parameter is specific to one country:
+countries differ only through the structural inputs of the scenario.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+
+
+class ThreatTable(BaseModel):
+    """Protection a patron offers against each threat kind, in [0, 1]."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    insurgency: float = Field(ge=0, le=1)
+    unrest: float = Field(ge=0, le=1)
+    elite: float = Field(ge=0, le=1)
+    external: float = Field(ge=0, le=1)
+
+    def as_list(self) -> list[float]:
+        """Values in ``Threat`` order."""
+        return [self.insurgency, self.unrest, self.elite, self.external]
+
+
+class Protection(BaseModel):
+    """Full-strength protection ``pi0[p, k]`` of each patron against each threat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    RUS: ThreatTable = ThreatTable(insurgency=0.6, unrest=0.7, elite=0.4, external=0.7)
+    WEST: ThreatTable = ThreatTable(insurgency=0.7, unrest=0.0, elite=0.0, external=0.5)
+    CHN: ThreatTable = ThreatTable(insurgency=0.2, unrest=0.2, elite=0.1, external=0.2)
+
+    def as_matrix(self) -> list[list[float]]:
+        """A ``[P, K]`` nested list in ``Patron`` x ``Threat`` order."""
+        return [self.RUS.as_list(), self.WEST.as_list(), self.CHN.as_list()]
+
+
+class ModelParams(BaseModel):
+    """Global behavioural parameters (hand-set defaults; see ``docs/model.md``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # --- choice -----------------------------------------------------------------
+    beta: float = Field(12.0, gt=0, le=200, description="Choice precision of the quantal response (1/noise).")
+    chi: float = Field(0.12, ge=0, le=5, description="Cost of switching stance from the previous quarter.")
+    # --- omnibalancing threat term ---------------------------------------------------
+    tau: float = Field(4.0, ge=0, le=50, description="Threat salience: how strongly the most pressing threat dominates.")
+    rho: float = Field(0.6, gt=0, le=5, description="Hazard per unit of weighted effective threat.")
+    internal_threats: bool = Field(True, description="Whether internal threats enter the hazard (off = ablation).")
+    lambda_pressure: float = Field(0.8, ge=0, le=5, description="Extra unrest threat from the normative pressure of the patron one aligns with.")
+    pressure_feedback: float = Field(0.4, ge=0, le=5, description="Unrest threat a regime perceives per unit of Western normative pressure.")
+    # --- rents, sovereignty, dependence ----------------------------------------------
+    gamma: float = Field(0.5, ge=0, le=5, description="Weight of patron rents in the leader's utility.")
+    rent_rus: float = Field(0.25, ge=0, le=5, description="Russia's rents per unit of its oil-driven means.")
+    rent_west: float = Field(0.6, ge=0, le=5, description="Western rents per unit of Afghan logistics need.")
+    aid_west: float = Field(0.1, ge=0, le=5, description="Western baseline aid, independent of need.")
+    rent_chn: float = Field(0.2, ge=0, le=5, description="China's rents per unit of its economic weight.")
+    nonaligned_share: float = Field(0.4, ge=0, le=1, description="Share of each patron's rents a nonaligned client still receives.")
+    court: float = Field(0.8, ge=0, le=5, description="Russia's extra rents for a client that has drifted away (courting).")
+    sovereignty_rus: float = Field(0.25, ge=0, le=5, description="Sovereignty cost of Russia's integration demands at unit means.")
+    sovereignty_west: float = Field(0.1, ge=0, le=5, description="Sovereignty cost of hosting Western forces per unit of need.")
+    sovereignty_chn: float = Field(0.05, ge=0, le=5, description="Sovereignty cost of aligning with China.")
+    defiance: float = Field(0.4, ge=0, le=5, description="Cost of defying a patron one depends on, per unit of dependence.")
+    defiance_neutral: float = Field(0.5, ge=0, le=1, description="Share of the defiance cost paid when nonaligned rather than aligned with a rival.")
+    commitment_bonus: float = Field(0.05, ge=0, le=5, description="Utility of a stance toward a patron per de jure instrument held with it.")
+    # --- patrons -----------------------------------------------------------------------
+    oil_reference: float = Field(50.0, gt=0, description="Brent price (USD/bbl) at which Russia's means equal 1.")
+    oil_elasticity: float = Field(0.5, ge=0, le=3, description="Elasticity of Russia's means with respect to the oil price.")
+    pressure_base: float = Field(0.5, ge=0, le=5, description="Western normative pressure per unit of repression.")
+    pressure_mute: float = Field(0.8, ge=0, le=1, description="How much Western logistics need mutes its normative pressure.")
+    intent_from_pressure: float = Field(0.3, ge=0, le=5, description="Hostile intent a regime reads into Western pressure.")
+    unrest_from_closure: float = Field(0.2, ge=0, le=5, description="Latent unrest threat per unit of regime closure.")
+    elite_base: float = Field(0.1, ge=0, le=5, description="Baseline elite (coup, succession) threat.")
+    protection: Protection = Protection()
+    # --- de jure layer -------------------------------------------------------------------
+    dejure_rate: float = Field(0.15, gt=0, le=1, description="Quarterly weight of the current stance in the commitment memory.")
+    dejure_sticky: bool = Field(True, description="Whether de jure acts wait for the commitment memory (off = follow the stance at once).")
+
+    def protection_matrix(self) -> list[list[float]]:
+        """``pi0`` as a ``[P, K]`` nested list."""
+        return self.protection.as_matrix()
+
+
+
+
+class Theta:
+    """Parameters as arrays for a batch of runs: every scalar is shaped ``(b, 1)``.
+
+    ``protection`` is ``(b, P, K)``. Build with :func:`stack_params`; a batch
+    may mix parameter sets (one per run) or share one (``b == 1``).
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.__dict__.update(arrays)
+        self.size = next(iter(arrays.values())).shape[0]
+
+    def take(self, index: np.ndarray) -> Theta:
+        """The parameter rows ``index`` (for splitting a batch into chunks)."""
+        return Theta({k: v[index] for k, v in self.__dict__.items() if k != "size"})
+
+
+def stack_params(params: list[ModelParams]) -> Theta:
+    """Stack parameter sets into a :class:`Theta` of ``len(params)`` rows."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, field in ModelParams.model_fields.items():
+        if name == "protection":
+            arrays[name] = np.array([p.protection_matrix() for p in params], dtype=float)
+        else:
+            arrays[name] = np.array([[float(getattr(p, name))] for p in params], dtype=float)
+    return Theta(arrays)

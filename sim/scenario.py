@@ -1,0 +1,399 @@
+"""The scenario schema: actors' structural inputs, parameters, drivers, shocks.
+
+A scenario is a YAML file validated by these pydantic models. Shocks are
+*causes* only (threats, unrest, repression, patron means and needs, intent,
+affinity, export routes): no shock kind can set a client's stance or its
+membership of a bloc, because those are what the model must produce.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.actors import CLIENTS, PATRONS, STANCES
+from sim.errors import ScenarioError
+from sim.params import ModelParams
+from sim.timeline import Calendar, parse_quarter
+from sim.yamlio import Lines, line_of, load_yaml
+
+
+class Rule(str, Enum):
+    """The decision rule client leaders follow."""
+
+    OMNIBALANCING = "omnibalancing"
+    BALANCE_OF_THREAT = "balance_of_threat"
+
+
+CLIENT_KINDS = ("insurgency", "unrest", "elite", "external", "repression", "affinity", "route_china", "pressure")
+PATRON_KINDS = ("means", "need", "intent", "courting")
+FORBIDDEN_KINDS = ("stance", "alignment", "membership", "treaty", "base", "exit", "join")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Driver(_Strict):
+    """A driver series read from a CSV file under ``scenarios/data/``."""
+
+    file: str
+    source: str
+
+
+class Drivers(_Strict):
+    """The exogenous series the model reads."""
+
+    brent: Driver
+    freedom_house: Driver
+    cinc: Driver
+
+
+class ClientInputs(_Strict):
+    """Structural inputs of one client, documented before the fact (see docs/model.md)."""
+
+    ethnic_russian_share: float = Field(ge=0, le=1)
+    russian_troops: float = Field(ge=0, le=1)
+    remittance_share: float = Field(ge=0, le=1)
+    route_russia: float = Field(ge=0, le=1)
+    afghan_border: bool
+    border_russia: bool
+    border_china: bool
+    source: str
+
+
+class PatronInputs(_Strict):
+    """Structural inputs of one patron."""
+
+    intent: float = Field(ge=0, le=1, description="Baseline hostile intent toward the region (Walt).")
+    source: str
+
+
+class Instrument(_Strict):
+    """A de jure commitment (treaty bloc or foreign base) that changes only by discrete acts."""
+
+    id: str
+    patron: str
+    layer: str = Field(pattern="^(military|economic)$")
+    open_from: dt.date
+    renewals: list[dt.date] = []
+    requires_need: float | None = Field(None, ge=0, description="Open to a client only while Western need for it exceeds this.")
+    join_threshold: float = Field(gt=0, le=1)
+    exit_threshold: float = Field(ge=0, lt=1)
+    source: str
+
+    @field_validator("patron")
+    @classmethod
+    def _patron(cls, v: str) -> str:
+        if v not in PATRONS:
+            raise ValueError(f"unknown patron '{v}' (expected one of {', '.join(PATRONS)})")
+        return v
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Instrument:
+        if self.exit_threshold >= self.join_threshold:
+            raise ValueError("exit_threshold must be below join_threshold (hysteresis)")
+        return self
+
+
+class Shock(_Strict):
+    """A dated cause: effects on threats or patron quantities that decay after the date."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    date: dt.date
+    targets: list[str] = Field(min_length=1)
+    effects: dict[str, float] = Field(min_length=1)
+    magnitude: float = Field(1.0, ge=0, description="Multiplier on every effect.")
+    half_life: float | None = Field(None, gt=0, description="Years for the effect to halve; none = permanent.")
+    patron: str | None = None
+    source: str
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _kinds(self) -> Shock:
+        kinds = set(self.effects)
+        bad = [k for k in kinds if k in FORBIDDEN_KINDS]
+        if bad:
+            raise ValueError(
+                f"effect '{bad[0]}' would set a client's alignment directly; shocks may only move causes "
+                f"({', '.join(CLIENT_KINDS + PATRON_KINDS)})"
+            )
+        unknown = kinds - set(CLIENT_KINDS) - set(PATRON_KINDS)
+        if unknown:
+            raise ValueError(f"unknown effect '{sorted(unknown)[0]}' (expected one of {', '.join(CLIENT_KINDS + PATRON_KINDS)})")
+        on_clients = kinds <= set(CLIENT_KINDS)
+        on_patrons = kinds <= set(PATRON_KINDS)
+        if not (on_clients or on_patrons):
+            raise ValueError("a shock's effects must all act on clients or all on patrons; split it in two")
+        allowed = CLIENTS if on_clients else PATRONS
+        for t in self.targets:
+            if t not in allowed:
+                raise ValueError(f"target '{t}' is not a {'client' if on_clients else 'patron'} ({', '.join(allowed)})")
+        if "affinity" in kinds and self.patron not in PATRONS:
+            raise ValueError("an 'affinity' effect needs 'patron:' (RUS, WEST or CHN)")
+        if "pressure" in kinds and not self.reason:
+            raise ValueError("a scripted 'pressure' effect needs a stated 'reason:' (patron reactions come from the model)")
+        return self
+
+
+class Scenario(_Strict):
+    """A complete, validated scenario."""
+
+    name: str
+    description: str = ""
+    start: str = "1991Q4"
+    end: str = "2016Q4"
+    rule: Rule = Rule.OMNIBALANCING
+    seed: int = Field(20050513, ge=0)
+    params: ModelParams = ModelParams()
+    drivers: Drivers
+    patrons: dict[str, PatronInputs]
+    clients: dict[str, ClientInputs]
+    initial_stance: dict[str, str] = {}
+    instruments: list[Instrument] = []
+    shocks: list[Shock] = []
+
+    @field_validator("start", "end")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        parse_quarter(v)
+        return v
+
+    @field_validator("clients")
+    @classmethod
+    def _clients(cls, v: dict[str, ClientInputs]) -> dict[str, ClientInputs]:
+        unknown = set(v) - set(CLIENTS)
+        if unknown:
+            raise ValueError(f"unknown actor '{sorted(unknown)[0]}' (clients are {', '.join(CLIENTS)})")
+        missing = set(CLIENTS) - set(v)
+        if missing:
+            raise ValueError(f"missing client '{sorted(missing)[0]}': all of {', '.join(CLIENTS)} are modelled")
+        return v
+
+    @field_validator("patrons")
+    @classmethod
+    def _patrons(cls, v: dict[str, PatronInputs]) -> dict[str, PatronInputs]:
+        if set(v) != set(PATRONS):
+            odd = sorted(set(v) ^ set(PATRONS))[0]
+            raise ValueError(f"patrons must be exactly {', '.join(PATRONS)} (problem with '{odd}')")
+        return v
+
+    @field_validator("initial_stance")
+    @classmethod
+    def _initial(cls, v: dict[str, str]) -> dict[str, str]:
+        for c, s in v.items():
+            if c not in CLIENTS:
+                raise ValueError(f"unknown actor '{c}'")
+            if s not in STANCES:
+                raise ValueError(f"unknown stance '{s}' (expected one of {', '.join(STANCES)})")
+        return v
+
+    @model_validator(mode="after")
+    def _ids_and_dates(self) -> Scenario:
+        cal = self.calendar
+        if cal.n_steps < 2:
+            raise ValueError("the run must span at least two quarters (start before end)")
+        seen: set[str] = set()
+        for i, s in enumerate(self.shocks):
+            if s.id in seen:
+                raise _LocatedError(("shocks", i, "id"), f"duplicate shock id '{s.id}'")
+            seen.add(s.id)
+            if not cal.contains(s.date):
+                raise _LocatedError(("shocks", i, "date"), f"date {s.date} is outside the run ({self.start} to {self.end})")
+        for i, ins in enumerate(self.instruments):
+            for j, r in enumerate(ins.renewals):
+                if not cal.contains(r):
+                    raise _LocatedError(("instruments", i, "renewals", j), f"renewal {r} is outside the run")
+        return self
+
+    @property
+    def calendar(self) -> Calendar:
+        """The quarterly calendar of the run."""
+        return Calendar(self.start, self.end)
+
+    def shock(self, shock_id: str) -> Shock:
+        """The shock with this id."""
+        for s in self.shocks:
+            if s.id == shock_id:
+                return s
+        raise KeyError(shock_id)
+
+
+class _LocatedError(ValueError):
+    """A validation error that knows the exact field path it belongs to."""
+
+    def __init__(self, loc: tuple[Any, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _friendly_loc(data: Any, loc: tuple[Any, ...]) -> str:
+    """A dotted field path, naming shocks and instruments by id rather than list index."""
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        if isinstance(node, list) and isinstance(p, int) and p < len(node) and isinstance(node[p], dict) and "id" in node[p]:
+            parts.append(str(node[p]["id"]))
+        else:
+            parts.append(str(p))
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return ".".join(parts)
+
+
+def validate_data(data: Any, lines: Lines, path: str | Path, set_paths: dict[tuple[Any, ...], str] | None = None) -> Scenario:
+    """Validate raw scenario data, turning the first problem into a located ``ScenarioError``."""
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "a scenario must be a YAML mapping", line=1)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, _LocatedError):
+            loc = ctx_err.loc
+        msg = str(ctx_err) if ctx_err is not None else err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field '{loc[-1]}'"
+        elif err["type"] == "missing":
+            msg = f"required field '{loc[-1]}' is missing"
+        elif "input" in err and err["type"] not in ("value_error",) and not isinstance(err["input"], dict | list):
+            msg = f"{msg} (got {err['input']!r})"
+        field = _friendly_loc(data, loc) or None
+        for n in range(len(loc), 0, -1):
+            if set_paths and loc[:n] in set_paths:
+                raise ScenarioError(path, msg + f" (set by --set {set_paths[loc[:n]]})", field=field) from None
+        raise ScenarioError(path, msg, line=line_of(lines, loc), field=field) from None
+
+
+def apply_set(data: dict[str, Any], assignment: str) -> tuple[Any, ...]:
+    """Apply one ``KEY=VALUE`` override (dotted path; shocks by id) to raw scenario data.
+
+    Returns:
+        The key path (with list indices) that was set.
+
+    Raises:
+        ScenarioError: if the assignment is malformed or names no known field.
+    """
+    import yaml
+
+    if "=" not in assignment:
+        raise ScenarioError("--set", f"expected KEY=VALUE, got '{assignment}'")
+    key, raw = assignment.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        value = raw
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ScenarioError("--set", f"empty key in '{assignment}'")
+    node: Any = data
+    model: Any = Scenario
+    loc: list[Any] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        fields = getattr(model, "model_fields", None) if model is not None else None
+        if isinstance(node, list):
+            idx = next((j for j, el in enumerate(node) if isinstance(el, dict) and str(el.get("id")) == part), None)
+            if idx is None:
+                raise ScenarioError("--set", f"unknown path '{key}': no item with id '{part}'", field=key)
+            loc.append(idx)
+            node = node[idx]
+            model = _item_model(model)
+            if last:
+                raise ScenarioError("--set", f"path '{key}' names a whole item; set one of its fields", field=key)
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError("--set", f"unknown path '{key}'", field=key)
+        keyed = isinstance(model, tuple) and model[0] == "dict"
+        known = part in node or (not keyed and fields is not None and part in fields)
+        if not known:
+            raise ScenarioError("--set", f"unknown path '{key}' ('{part}' is not a field here)", field=key)
+        loc.append(part)
+        if last:
+            node[part] = value
+            break
+        if part not in node or node[part] is None:
+            node[part] = {}
+        node = node[part]
+        model = model[1] if keyed else _child_model(model, part)
+    return tuple(loc)
+
+
+def _child_model(model: Any, field: str) -> Any:
+    from sim.params import Protection, ThreatTable
+
+    table: dict[tuple[Any, str], Any] = {
+        (Scenario, "params"): ModelParams,
+        (Scenario, "drivers"): Drivers,
+        (Scenario, "clients"): ("dict", ClientInputs),
+        (Scenario, "patrons"): ("dict", PatronInputs),
+        (Scenario, "shocks"): ("list", Shock),
+        (Scenario, "instruments"): ("list", Instrument),
+        (ModelParams, "protection"): Protection,
+        (Protection, "RUS"): ThreatTable,
+        (Protection, "WEST"): ThreatTable,
+        (Protection, "CHN"): ThreatTable,
+        (Drivers, "brent"): Driver,
+        (Drivers, "freedom_house"): Driver,
+        (Drivers, "cinc"): Driver,
+    }
+    return table.get((model, field))
+
+
+def _item_model(model: Any) -> Any:
+    return model[1] if isinstance(model, tuple) and model[0] == "list" else None
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Load, override and validate a scenario file.
+
+    Args:
+        path: The YAML file.
+        overrides: ``KEY=VALUE`` assignments by dotted path (``params.tau=2``,
+            ``shocks.andijan.magnitude=0``).
+
+    Raises:
+        ScenarioError: naming the file, line and field of the first problem.
+    """
+    data, lines = load_yaml(path)
+    set_paths: dict[tuple[Any, ...], str] = {}
+    if isinstance(data, dict):
+        for a in overrides or []:
+            set_paths[apply_set(data, a)] = a
+    scenario = validate_data(data, lines, path, set_paths)
+    base = Path(path).resolve().parent
+    for name in Drivers.model_fields:
+        drv: Driver = getattr(scenario.drivers, name)
+        f = Path(drv.file)
+        if not f.is_absolute():
+            f = base / f
+        if not f.is_file():
+            raise ScenarioError(path, f"driver file not found: {drv.file}", line=line_of(lines, ("drivers", name, "file")), field=f"drivers.{name}.file")
+        drv.file = str(f)
+    return scenario
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A SHA-256 of the resolved scenario (driver files included by content)."""
+    h = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode())
+    for name in Drivers.model_fields:
+        h.update(Path(getattr(scenario.drivers, name).file).read_bytes())
+    return h.hexdigest()

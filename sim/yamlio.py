@@ -1,0 +1,78 @@
+"""YAML reading that remembers where each value came from.
+
+``load_yaml`` returns the plain data and a map from key paths (tuples of keys
+and list indices) to 1-based line numbers, so validation errors can name the
+line of the offending field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import ScenarioError
+
+Lines = dict[tuple[Any, ...], int]
+
+
+def _walk(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _construct(key_node)
+            out[key] = _walk(value_node, path + (key,), lines)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_walk(child, path + (i,), lines) for i, child in enumerate(node.value)]
+    return _construct(node)
+
+
+def _construct(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def load_yaml(path: str | Path) -> tuple[Any, Lines]:
+    """Read a YAML file, returning its data and the line of every key path.
+
+    Raises:
+        ScenarioError: if the file is missing or is not valid YAML.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(path, f"cannot read file ({exc})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(path, f"YAML syntax error: {problem}", line=line) from None
+    if node is None:
+        return {}, {(): 1}
+    lines: Lines = {}
+    try:
+        data = _walk(node, (), lines)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(path, f"YAML error: {exc}", line=mark.line + 1 if mark else None) from None
+    return data, lines
+
+
+def line_of(lines: Lines, loc: tuple[Any, ...]) -> int | None:
+    """The line of the longest prefix of ``loc`` that the file defines."""
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
