@@ -12,22 +12,23 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.actors import N_PATRONS, N_STANCES, N_THREATS, Stance, Threat
-from sim.dynamics import Environment, Offers
+from sim.actors import N_PATRONS, N_STANCES, Stance, Threat
+from sim.dynamics import Environment, Offers, protection_needed
 from sim.params import Theta
 from sim.scenario import Rule
 
 
 def salience(threat: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    """Weights ``K * softmax(tau * T)`` over threat kinds (last axis).
+    """Weights ``w_k = exp(tau * (T_k - max_j T_j))`` over threat kinds (last axis).
 
-    At ``tau = 0`` every threat weighs 1; as ``tau`` grows the most pressing
-    threat takes all the weight (David's omnibalancing).
+    The most pressing threat always weighs 1; the others are discounted by how
+    far they fall short of it. At ``tau = 0`` every threat weighs 1; as ``tau``
+    grows the leader attends to the most pressing threat alone (David's
+    omnibalancing). This is ``softmax(tau * T)`` rescaled so that its largest
+    weight is 1, which focuses attention without inflating the top threat.
     """
     z = tau[..., None] * threat
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return N_THREATS * e / e.sum(axis=-1, keepdims=True)
+    return np.exp(z - z.max(axis=-1, keepdims=True))
 
 
 def _stance_protection(offers: Offers) -> np.ndarray:
@@ -43,7 +44,7 @@ def effective_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
     External threat posed by a patron is not reduced by aligning with that
     same patron; the aligned patron's normative pressure adds to unrest.
     """
-    prot = _stance_protection(offers)
+    prot = _stance_protection(offers) * protection_needed(env, th)[:, :, None, None]
     T = env.threat[:, :, None, :]
     eff = T * (1.0 - prot)
     own = np.zeros(env.patron_threat.shape[:2] + (N_STANCES,))
@@ -57,21 +58,24 @@ def effective_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
 
 
 def hazard_omnibalancing(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
-    """``[b, C, S]``: regime hazard ``1 - prod_k (1 - min(1, rho * w_k * T~_k(s)))`` over all threats."""
+    """``[b, C, S]``: regime hazard ``1 - exp(-rho * sum_k w_k * T~_k(s))`` over all threats.
+
+    Each threat is an independent source of regime failure with intensity
+    ``rho * w_k * T~_k(s)``, so the hazard is ``1 - prod_k exp(-rho w_k T~_k)``.
+    """
     level = env.threat.copy()
     internal = th.internal_threats[..., None]
     level[..., : Threat.EXTERNAL] *= internal
     w = salience(level, th.tau)[:, :, None, :]
     eff = effective_threat(env, offers, th)
     eff[..., : Threat.EXTERNAL] *= internal[..., None]
-    per_threat = np.minimum(th.rho[..., None, None] * w * eff, 1.0)
-    return 1.0 - np.prod(1.0 - per_threat, axis=-1)
+    return 1.0 - np.exp(-th.rho[..., None] * (w * eff).sum(axis=-1))
 
 
 def hazard_balance_of_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
     """``[b, C, S]``: Walt's rival: only external threats (power x proximity x intent) count."""
     eff = effective_threat(env, offers, th)[..., Threat.EXTERNAL]
-    return np.minimum(th.rho[..., None] * eff, 1.0)
+    return 1.0 - np.exp(-th.rho[..., None] * eff)
 
 
 HazardRule = Callable[[Environment, Offers, Theta], np.ndarray]

@@ -31,6 +31,7 @@ class Environment:
     china_weight: np.ndarray  # [b, C] China's economic pull
     courting: np.ndarray  # [b, C] intensity of Russian courting
     troops: np.ndarray  # [b, C] Russian forces on the client's soil
+    capability: np.ndarray  # [b, C] client capability relative to the strongest client
 
     def client(self, c: int) -> Environment:
         """This environment restricted to client ``c`` (axis 1 kept, length 1)."""
@@ -79,9 +80,9 @@ def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray |
     means = (exo.brent[t] / th.oil_reference) ** th.oil_elasticity * np.maximum(1.0 + x["means_shock"][:, None], 0.0)
     need_global = x["need"][:, None]  # [b?, 1]
     need = need_global * exo.logistics[None, :]
-    engagement = np.minimum(need_global, 1.0)
-    repression = exo.closure[t][None, :] + x["repression"]
-    pressure = np.maximum(th.pressure_base * repression * (1.0 - th.pressure_mute * np.minimum(need, 1.0)) + x["pressure_script"], 0.0)
+    engagement = np.minimum(th.engagement_base + need_global, 1.0)
+    repression = th.pressure_closure * exo.closure[t][None, :] + th.pressure_base * x["repression"]
+    pressure = np.maximum(repression * (1.0 - th.pressure_mute * np.minimum(need, 1.0)) + x["pressure_script"], 0.0)
 
     intent = exo.base_intent[None, None, :] + x["intent_shock"][:, None, :]
     intent = np.broadcast_to(intent, (b, C, N_PATRONS)).copy()
@@ -115,6 +116,7 @@ def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray |
         china_weight=np.broadcast_to(china_weight, (b, C)),
         courting=np.broadcast_to(x["courting"][:, None], (b, C)),
         troops=np.broadcast_to(exo.russian_troops[None, :], (b, C)),
+        capability=np.broadcast_to(exo.capability[t][None, :], (b, C)),
     )
 
 
@@ -166,6 +168,16 @@ def patron_offers(env: Environment, prev: np.ndarray, th: Theta) -> Offers:
     return stack_offers([rule(env, prev, th) for rule in OFFER_RULES])
 
 
+def protection_needed(env: Environment, th: Theta) -> np.ndarray:
+    """``[b, C]``: the share of a patron's protection a client actually gains.
+
+    A capable client can provide part of its own security, so protection is
+    worth ``1 - self_reliance * capability`` to it (Morrow 1991: stronger
+    minor powers trade less autonomy for security).
+    """
+    return 1.0 - th.self_reliance * env.capability
+
+
 def instrument_availability(exo: Exogenous, t: int, env: Environment) -> np.ndarray:
     """``[b, C, J]``: which de jure instruments a client could enter this quarter."""
     avail = np.broadcast_to(exo.instrument_open[t][None, None, :], env.need.shape + (len(exo.instrument_ids),))
@@ -190,8 +202,8 @@ def update_commitments(
     ``memory`` (``[b, C, J]``) is an exponential memory of alignment with each
     instrument's patron. A client joins an open instrument once that memory
     exceeds the join threshold, and leaves once it falls below the exit
-    threshold; at a renewal date it may simply let the treaty lapse if its
-    current stance is elsewhere. With ``dejure_sticky`` off, membership
+    threshold; at a renewal date a member must in effect join again, so it
+    lets the treaty lapse unless its memory still exceeds the join threshold. With ``dejure_sticky`` off, membership
     follows the stance at once (an ablation).
     """
     toward = (stance[..., None] == exo.instrument_patron[None, None, :]).astype(float)
@@ -199,7 +211,7 @@ def update_commitments(
     memory = (1.0 - rate) * memory + rate * toward
     sticky = th.dejure_sticky[..., None] > 0.5
     join_s = memory > exo.join_threshold
-    exit_s = (memory < exo.exit_threshold) | (renewal[None, None, :] & (toward < 0.5))
+    exit_s = (memory < exo.exit_threshold) | (renewal[None, None, :] & ~join_s)
     join = np.where(sticky, join_s, toward > 0.5)
     leave = np.where(sticky, exit_s, toward < 0.5)
     member = np.where(member, ~leave & available, join & available)

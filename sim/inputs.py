@@ -36,6 +36,7 @@ class Exogenous:
     brent: np.ndarray  # [T] USD/bbl
     closure: np.ndarray  # [T, C] regime closure in [0, 1] (Freedom House)
     power: np.ndarray  # [T, P] aggregate power (CINC relative to Russia's at the start)
+    capability: np.ndarray  # [T, C] client CINC relative to the strongest client that year
     proximity: np.ndarray  # [C, P]
     base_intent: np.ndarray  # [P]
     ethnic_russian: np.ndarray  # [C]
@@ -156,19 +157,23 @@ def load_closure(path: str, years: np.ndarray) -> np.ndarray:
     return out
 
 
-def load_power(path: str, years: np.ndarray) -> np.ndarray:
-    """Patron CINC (COW NMC 6.0) relative to Russia's in the first year, per step."""
+def load_cinc(path: str, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CINC (COW NMC 6.0) per step: patron power relative to Russia's in the first year
+    (``[T, P]``) and client capability relative to the strongest client that year (``[T, C]``)."""
     rows = _read_csv(path, "drivers.cinc")
     by: dict[str, dict[int, float]] = defaultdict(dict)
     for i, r in enumerate(rows):
         by[r.get("ccode_abb", "")][int(_number(r, "year", path, i + 2, "drivers.cinc"))] = _number(r, "cinc", path, i + 2, "drivers.cinc")
-    out = np.empty((len(years), N_PATRONS))
-    for p, code in enumerate(PATRONS):
+
+    def series(code: str) -> np.ndarray:
         cow = COW_CODES[code]
         if cow not in by:
             raise ScenarioError(path, f"no rows for {cow}", field="drivers.cinc")
-        out[:, p] = _yearly(by[cow], years, path, "drivers.cinc")
-    return out / out[0, Patron.RUS]
+        return _yearly(by[cow], years, path, "drivers.cinc")
+
+    power = np.stack([series(p) for p in PATRONS], axis=1)
+    cap = np.stack([series(c) for c in CLIENTS], axis=1)
+    return power / power[0, Patron.RUS], cap / cap.max(axis=1, keepdims=True)
 
 
 def shock_kernel(n_steps: int, start: int, half_life_years: float | None) -> np.ndarray:
@@ -187,7 +192,7 @@ def compile_scenario(scn: Scenario) -> Exogenous:
     years = cal.years()
     brent = load_brent(scn.drivers.brent.file, years)
     closure = load_closure(scn.drivers.freedom_house.file, years)
-    power = load_power(scn.drivers.cinc.file, years)
+    power, capability = load_cinc(scn.drivers.cinc.file, years)
 
     ci = [scn.clients[c] for c in CLIENTS]
     proximity = np.full((N_CLIENTS, N_PATRONS), PROXIMITY_REGION)
@@ -242,6 +247,7 @@ def compile_scenario(scn: Scenario) -> Exogenous:
         brent=brent,
         closure=closure,
         power=power,
+        capability=capability,
         proximity=proximity,
         base_intent=np.array([scn.patrons[p].intent for p in PATRONS]),
         ethnic_russian=np.array([x.ethnic_russian_share for x in ci]),

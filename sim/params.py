@@ -33,9 +33,9 @@ class Protection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    RUS: ThreatTable = ThreatTable(insurgency=0.6, unrest=0.7, elite=0.4, external=0.7)
+    RUS: ThreatTable = ThreatTable(insurgency=0.4, unrest=0.7, elite=0.4, external=0.7)
     WEST: ThreatTable = ThreatTable(insurgency=0.7, unrest=0.0, elite=0.0, external=0.5)
-    CHN: ThreatTable = ThreatTable(insurgency=0.2, unrest=0.2, elite=0.1, external=0.2)
+    CHN: ThreatTable = ThreatTable(insurgency=0.1, unrest=0.1, elite=0.0, external=0.1)
 
     def as_matrix(self) -> list[list[float]]:
         """A ``[P, K]`` nested list in ``Patron`` x ``Threat`` order."""
@@ -52,7 +52,7 @@ class ModelParams(BaseModel):
     chi: float = Field(0.12, ge=0, le=5, description="Cost of switching stance from the previous quarter.")
     # --- omnibalancing threat term ---------------------------------------------------
     tau: float = Field(4.0, ge=0, le=50, description="Threat salience: how strongly the most pressing threat dominates.")
-    rho: float = Field(0.6, gt=0, le=5, description="Hazard per unit of weighted effective threat.")
+    rho: float = Field(0.8, gt=0, le=5, description="Hazard per unit of weighted effective threat.")
     internal_threats: bool = Field(True, description="Whether internal threats enter the hazard (off = ablation).")
     lambda_pressure: float = Field(0.8, ge=0, le=5, description="Extra unrest threat from the normative pressure of the patron one aligns with.")
     pressure_feedback: float = Field(0.4, ge=0, le=5, description="Unrest threat a regime perceives per unit of Western normative pressure.")
@@ -61,19 +61,22 @@ class ModelParams(BaseModel):
     rent_rus: float = Field(0.25, ge=0, le=5, description="Russia's rents per unit of its oil-driven means.")
     rent_west: float = Field(0.6, ge=0, le=5, description="Western rents per unit of Afghan logistics need.")
     aid_west: float = Field(0.1, ge=0, le=5, description="Western baseline aid, independent of need.")
-    rent_chn: float = Field(0.2, ge=0, le=5, description="China's rents per unit of its economic weight.")
-    nonaligned_share: float = Field(0.4, ge=0, le=1, description="Share of each patron's rents a nonaligned client still receives.")
+    rent_chn: float = Field(0.1, ge=0, le=5, description="China's rents per unit of its economic weight.")
+    nonaligned_share: float = Field(0.25, ge=0, le=1, description="Share of each patron's rents a nonaligned client still receives.")
     court: float = Field(0.8, ge=0, le=5, description="Russia's extra rents for a client that has drifted away (courting).")
     sovereignty_rus: float = Field(0.25, ge=0, le=5, description="Sovereignty cost of Russia's integration demands at unit means.")
     sovereignty_west: float = Field(0.1, ge=0, le=5, description="Sovereignty cost of hosting Western forces per unit of need.")
-    sovereignty_chn: float = Field(0.05, ge=0, le=5, description="Sovereignty cost of aligning with China.")
+    sovereignty_chn: float = Field(0.1, ge=0, le=5, description="Sovereignty cost of aligning with China.")
     defiance: float = Field(0.4, ge=0, le=5, description="Cost of defying a patron one depends on, per unit of dependence.")
     defiance_neutral: float = Field(0.5, ge=0, le=1, description="Share of the defiance cost paid when nonaligned rather than aligned with a rival.")
+    self_reliance: float = Field(0.3, ge=0, le=1, description="Share of patron protection a client of the region's top capability can do without (Morrow's autonomy-security trade-off).")
     commitment_bonus: float = Field(0.05, ge=0, le=5, description="Utility of a stance toward a patron per de jure instrument held with it.")
     # --- patrons -----------------------------------------------------------------------
     oil_reference: float = Field(50.0, gt=0, description="Brent price (USD/bbl) at which Russia's means equal 1.")
     oil_elasticity: float = Field(0.5, ge=0, le=3, description="Elasticity of Russia's means with respect to the oil price.")
-    pressure_base: float = Field(0.5, ge=0, le=5, description="Western normative pressure per unit of repression.")
+    engagement_base: float = Field(0.5, ge=0, le=1, description="Western security engagement before any Afghan need (PfP, CENTRASBAT, counter-terrorism aid).")
+    pressure_base: float = Field(0.6, ge=0, le=5, description="Western normative pressure per unit of a repression event.")
+    pressure_closure: float = Field(0.15, ge=0, le=5, description="Western normative pressure per unit of regime closure (routine criticism).")
     pressure_mute: float = Field(0.8, ge=0, le=1, description="How much Western logistics need mutes its normative pressure.")
     intent_from_pressure: float = Field(0.3, ge=0, le=5, description="Hostile intent a regime reads into Western pressure.")
     unrest_from_closure: float = Field(0.2, ge=0, le=5, description="Latent unrest threat per unit of regime closure.")

@@ -304,6 +304,8 @@ def apply_set(data: dict[str, Any], assignment: str) -> tuple[Any, ...]:
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
         raise ScenarioError("--set", f"empty key in '{assignment}'")
+    if parts[0] == "params":
+        data["params"] = _deep_merge(ModelParams().model_dump(mode="json"), data.get("params") or {})
     node: Any = data
     model: Any = Scenario
     loc: list[Any] = []
@@ -335,6 +337,14 @@ def apply_set(data: dict[str, Any], assignment: str) -> tuple[Any, ...]:
         node = node[part]
         model = model[1] if keyed else _child_model(model, part)
     return tuple(loc)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``, recursing into nested mappings."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def _child_model(model: Any, field: str) -> Any:
