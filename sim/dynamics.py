@@ -93,7 +93,7 @@ def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray |
     threat = np.broadcast_to(x["shock_threat"], (b, C, len(Threat))).copy()
     threat[:, :, Threat.UNREST] += th.unrest_from_closure * exo.closure[t][None, :] + th.pressure_feedback * pressure
     threat[:, :, Threat.ELITE] += th.elite_base
-    threat[:, :, Threat.EXTERNAL] += patron_threat.sum(axis=2)
+    threat[:, :, Threat.EXTERNAL] += patron_threat[..., 0] + patron_threat[..., 1] + patron_threat[..., 2]
     threat = np.maximum(threat, 0.0)
 
     route_china = x["route_china"]
@@ -229,7 +229,7 @@ def initial_commitments(exo: Exogenous, b: int) -> tuple[np.ndarray, np.ndarray]
 def alliance_status(member: np.ndarray, stance: np.ndarray, exo: Exogenous) -> np.ndarray:
     """``[b, C]`` int: 0 none, 1 true, 2 paper (``AllianceStatus``) for Russia's military bloc."""
     rus_mil = (exo.instrument_patron == Patron.RUS) & exo.instrument_military
-    in_bloc = (member & rus_mil[None, None, :]).any(axis=2)
+    in_bloc = member[..., rus_mil].any(axis=-1)
     aligned = stance == Stance.RUS
     return np.where(in_bloc, np.where(aligned, 1, 2), 0).astype(np.int8)
 
@@ -242,11 +242,11 @@ def closeness(stance: np.ndarray, probs: np.ndarray, member: np.ndarray, offers:
     economic = half the patron's share of offered rents, half any economic instrument with it.
     """
     out: dict[str, np.ndarray] = {}
-    total_rents = offers.rents.sum(axis=2)
+    total_rents = offers.rents[..., 0] + offers.rents[..., 1] + offers.rents[..., 2]
     for p in Patron:
         mine = exo.instrument_patron == p
-        mil = (member & (mine & exo.instrument_military)[None, None, :]).any(axis=2)
-        eco = (member & (mine & ~exo.instrument_military)[None, None, :]).any(axis=2)
+        mil = member[..., mine & exo.instrument_military].any(axis=-1)
+        eco = member[..., mine & ~exo.instrument_military].any(axis=-1)
         out[f"military_{p.name}"] = 0.5 * (stance == p) + 0.5 * mil
         out[f"political_{p.name}"] = probs[..., p]
         share = np.divide(offers.rents[..., p], total_rents, out=np.zeros_like(total_rents), where=total_rents > 0)

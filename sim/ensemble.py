@@ -58,10 +58,11 @@ def simulate(
     """
     R, T, C = uniforms.shape
     J = len(exo.instrument_ids)
-    stance_out = np.empty((R, T, C), dtype=np.int8)
-    probs_out = np.empty((R, T, C, N_STANCES)) if full else np.empty((0, T, C, N_STANCES))
-    member_out = np.empty((R, T, C, J), dtype=bool)
-    status_out = np.empty((R, T, C), dtype=np.int8)
+    # Recorded time-major (contiguous writes each step), returned run-major as views.
+    stance_out = np.empty((T, R, C), dtype=np.int8)
+    probs_out = np.empty((T, R, C, N_STANCES)) if full else np.empty((T, 0, C, N_STANCES))
+    member_out = np.empty((T, R, C, J), dtype=bool)
+    status_out = np.empty((T, R, C), dtype=np.int8)
     close_out: dict[str, np.ndarray] = {}
     prev = np.broadcast_to(exo.initial_stance, (R, C)).astype(np.int8)
     memory, member = initial_commitments(exo, R)
@@ -74,15 +75,18 @@ def simulate(
         memory, member = update_commitments(
             memory, member, stance, instrument_availability(exo, t, env), exo.instrument_renewal[t], exo, th
         )
-        stance_out[:, t] = stance
-        member_out[:, t] = member
-        status_out[:, t] = alliance_status(member, stance, exo)
+        stance_out[t] = stance
+        member_out[t] = member
+        status_out[t] = alliance_status(member, stance, exo)
         if full:
-            probs_out[:, t] = probs
+            probs_out[t] = probs
             for k, v in closeness(stance, probs, member, offers, exo).items():
-                close_out.setdefault(k, np.empty((R, T, C)))[:, t] = v
+                close_out.setdefault(k, np.empty((T, R, C), dtype=np.float32))[t] = v
         prev = stance
-    return RunResult(stance_out, probs_out, member_out, status_out, close_out)
+    run_major = lambda a: np.swapaxes(a, 0, 1)  # noqa: E731
+    return RunResult(
+        run_major(stance_out), run_major(probs_out), run_major(member_out), run_major(status_out), {k: run_major(v) for k, v in close_out.items()}
+    )
 
 
 def expand_theta(th: Theta, n: int) -> Theta:

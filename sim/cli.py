@@ -1,0 +1,100 @@
+"""The ``omnibalance`` command line: ``run`` and ``validate`` (``python -m sim`` too)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim import __version__
+from sim.errors import OmnibalanceError
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _seed(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got '{text}'") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be non-negative, got {n}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    p = argparse.ArgumentParser(prog="omnibalance", description="Agent-based simulator of Central Asian alignments, 1991-2016.")
+    p.add_argument("--version", action="version", version=f"omnibalance {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="replay a scenario with stochastic replicates and write outputs")
+    run.add_argument("scenario", type=Path, help="scenario YAML file, e.g. scenarios/history.yaml")
+    run.add_argument("--replicates", "-n", type=_positive, default=100, help="number of stochastic replicates (default 100)")
+    run.add_argument("--seed", type=_seed, default=None, help="root seed (default: the scenario's)")
+    run.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override a field by dotted path, e.g. params.tau=2 or shocks.andijan.magnitude=0 (repeatable)")
+    run.add_argument("--engine", choices=("ensemble", "mesa"), default=None, help="ensemble (vectorised, default when replicates > 1) or mesa (agent by agent)")
+    run.add_argument("--out", type=Path, default=None, help="output folder (default outputs/<scenario>-<timestamp>/); must not exist or be empty")
+    run.add_argument("--no-plot", action="store_true", help="skip alignment.png")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("files", type=Path, nargs="+", help="scenario YAML files")
+    val.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="overrides to check as well")
+    return p
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.outputs import default_out
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+
+    scn = load_scenario(args.scenario, args.sets)
+    out = args.out or default_out(scn.name)
+    summary = run_scenario(
+        scn, args.scenario, out, replicates=args.replicates, seed=args.seed, engine=args.engine, progress=not args.quiet, plot=not args.no_plot
+    )
+    fit = summary.fit
+    print(f"wrote {out}/ ({', '.join(summary.files)}) in {summary.seconds:.1f} s")
+    for actor, rate in fit["hit_rate"].items():
+        print(f"  {actor}: year-end modal stance accepted in {rate:.0%} of scored years")
+    for ev in fit["events"]:
+        made = ev["modal_year"] if ev["modal_year"] is not None else "not made"
+        print(f"  {ev['actor']} {ev['history_year']} {ev['from']}->{ev['to']}: modal path {made}; {ev['share_within_1y']:.0%} of replicates within 1 year")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.inputs import compile_scenario
+    from sim.scenario import load_scenario
+
+    for f in args.files:
+        scn = load_scenario(f, args.sets)
+        compile_scenario(scn)
+        print(f"{f}: ok ({scn.name}: {len(scn.shocks)} shocks, {len(scn.instruments)} instruments, rule {scn.rule.value}, {scn.start}-{scn.end})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Returns the exit code: 0 ok, 2 bad input, 130 interrupted."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "validate":
+            return _cmd_validate(args)
+    except OmnibalanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: no output folder was left half-written", file=sys.stderr)
+        return 130
+    return 1

@@ -1,0 +1,185 @@
+"""Run a scenario with many replicates and write every output a user keeps."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from sim import __version__
+from sim.actors import CLIENTS, N_CLIENTS, N_STANCES, Patron
+from sim.ensemble import RunResult, expand_theta, simulate
+from sim.fit import Targets, load_targets, score
+from sim.inputs import Exogenous, compile_scenario
+from sim.model import AlignmentModel
+from sim.outputs import atomic_folder, git_commit, summary_rows, trajectory_schema, trajectory_table, write_json
+from sim.params import stack_params
+from sim.randomness import batch_uniforms, run_seed
+from sim.scenario import Scenario, scenario_hash
+
+ENGINES = ("ensemble", "mesa")
+
+#: Shocks marked on the alignment chart when present.
+KEY_SHOCKS = {
+    "taliban_kabul": "Taliban in Kabul",
+    "september_11": "9/11",
+    "rose_revolution": "Rose",
+    "andijan": "Andijan",
+    "medvedev": "Medvedev",
+    "afghan_surge": "NDN",
+    "crimea": "Crimea",
+}
+
+
+@dataclass
+class RunSummary:
+    """What a run produced."""
+
+    out: Path
+    fit: dict
+    seconds: float
+    files: list[str] = field(default_factory=list)
+
+
+def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int], engine: str) -> RunResult:
+    """Simulate the runs with these seeds on one engine (same numbers either way)."""
+    if engine == "mesa":
+        parts = [AlignmentModel(scn, s, exo=exo).run() for s in seeds]
+        return RunResult(
+            stance=np.concatenate([p.stance for p in parts]),
+            probs=np.concatenate([p.probs for p in parts]),
+            member=np.concatenate([p.member for p in parts]),
+            status=np.concatenate([p.status for p in parts]),
+            closeness={k: np.concatenate([p.closeness[k] for p in parts]) for k in parts[0].closeness},
+        )
+    th = expand_theta(stack_params([scn.params]), len(seeds))
+    return simulate(exo, th, scn.rule, batch_uniforms(np.array(seeds), exo.n_steps, N_CLIENTS))
+
+
+def _decimal_time(exo: Exogenous, scn: Scenario) -> np.ndarray:
+    cal = scn.calendar
+    return cal.years() + (cal.quarters() - 1) / 4.0
+
+
+def run_scenario(
+    scn: Scenario,
+    source: str | Path,
+    out: Path,
+    replicates: int = 100,
+    seed: int | None = None,
+    engine: str | None = None,
+    chunk_size: int = 2000,
+    progress: bool = True,
+    plot: bool = True,
+    targets: Targets | None = None,
+) -> RunSummary:
+    """Run ``replicates`` stochastic replays and write the outputs into ``out`` atomically.
+
+    Writes ``trajectories.parquet`` (streamed chunk by chunk, so memory stays
+    flat), ``summary.csv``, ``fit.json``, ``manifest.json`` and ``alignment.png``.
+    """
+    started = dt.datetime.now(dt.UTC)
+    root = scn.seed if seed is None else seed
+    engine = engine or ("ensemble" if replicates > 1 else "mesa")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}")
+    exo = compile_scenario(scn)
+    cal = scn.calendar
+    years, ye_steps = cal.year_end_steps()
+    targets = targets or load_targets()
+    R, T, C = replicates, exo.n_steps, N_CLIENTS
+    year_end = np.empty((R, len(years), C), dtype=np.int8)
+    year_end_bloc = np.empty((R, len(years), C), dtype=bool)
+    stance_counts = np.zeros((T, C, N_STANCES))
+    status_counts = np.zeros((T, C, 3))
+    csto = [j for j, i in enumerate(exo.instrument_ids) if exo.instrument_patron[j] == Patron.RUS and exo.instrument_military[j]]
+    seeds_all = [run_seed(root, r) for r in range(R)]
+    with atomic_folder(out) as tmp:
+        writer = None
+        bar = tqdm(total=R, desc=f"{scn.name} ({engine})", unit="run", disable=not progress, leave=False)
+        try:
+            for lo in range(0, R, chunk_size):
+                idx = np.arange(lo, min(R, lo + chunk_size))
+                seeds = [seeds_all[i] for i in idx]
+                res = run_batch(scn, exo, seeds, engine)
+                table = trajectory_table(res, exo, cal, idx, np.array(seeds))
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp / "trajectories.parquet", trajectory_schema(exo, sorted(res.closeness)), compression="zstd")
+                writer.write_table(table)
+                year_end[idx] = res.stance[:, ye_steps]
+                year_end_bloc[idx] = res.member[:, ye_steps][..., csto].any(axis=-1) if csto else False
+                stance_counts += np.stack([(res.stance == s).sum(axis=0) for s in range(N_STANCES)], axis=-1)
+                status_counts += np.stack([(res.status == s).sum(axis=0) for s in range(3)], axis=-1)
+                bar.update(len(idx))
+        finally:
+            bar.close()
+            if writer is not None:
+                writer.close()
+
+        rows = summary_rows(year_end, years)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        (tmp / "summary.csv").write_text(buf.getvalue(), encoding="utf-8")
+
+        fit = score(year_end, year_end_bloc, years, targets)
+        fit["replicates"] = R
+        write_json(tmp / "fit.json", fit)
+
+        if plot:
+            from sim.plots import plot_alignment
+
+            time = _decimal_time(exo, scn)
+            tg = [
+                {"actor": s.actor, "year_from": s.year_from, "year_to": s.year_to, "accepted": sorted(_names(s.accepted)), "scored": "yes" if s.scored else "transition"}
+                for s in targets.spans
+            ]
+            ev = [{"actor": e.actor, "time": e.date.year + (e.date.timetuple().tm_yday - 1) / 365.25, "label": e.label.split(";")[0][:40]} for e in targets.events]
+            ks = [
+                {"time": s.date.year + (s.date.timetuple().tm_yday - 1) / 365.25, "label": KEY_SHOCKS[s.id]}
+                for s in scn.shocks
+                if s.id in KEY_SHOCKS
+            ]
+            plot_alignment(
+                time, stance_counts / R, status_counts / R, list(CLIENTS), tg, ev, ks, tmp / "alignment.png",
+                title=f"{scn.name}: {R} replicates, rule {scn.rule.value}, seed {root}",
+            )
+
+        finished = dt.datetime.now(dt.UTC)
+        write_json(
+            tmp / "manifest.json",
+            {
+                "scenario": scn.name,
+                "scenario_file": str(Path(source).resolve()),
+                "scenario_sha256": scenario_hash(scn),
+                "rule": scn.rule.value,
+                "parameters": scn.params.model_dump(mode="json"),
+                "resolved_scenario": scn.model_dump(mode="json"),
+                "root_seed": root,
+                "replicates": R,
+                "seeds": "seed of replicate r = sim.randomness.run_seed(root_seed, r) (numpy SeedSequence(root_seed, spawn_key=(r,))); per-row seeds are in trajectories.parquet",
+                "engine": engine,
+                "package_version": __version__,
+                "git_commit": git_commit(),
+                "python": platform.python_version(),
+                "started": started.isoformat(),
+                "finished": finished.isoformat(),
+            },
+        )
+        files = sorted(os.listdir(tmp))
+    return RunSummary(out=out, fit=fit, seconds=(finished - started).total_seconds(), files=files)
+
+
+def _names(stances: frozenset[int]) -> list[str]:
+    from sim.actors import STANCES
+
+    return [STANCES[s] for s in stances]
