@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.actors import N_PATRONS, N_STANCES, Stance, Threat
+from sim.actors import N_PATRONS, N_STANCES, N_THREATS, Stance, Threat
 from sim.dynamics import Environment, Offers, protection_needed
 from sim.params import Theta
 from sim.scenario import Rule
@@ -39,17 +39,25 @@ def _max_last(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def salience(threat: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    """Weights ``w_k = exp(tau * (T_k - max_j T_j))`` over threat kinds (last axis).
+def pressing_threat(eff: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """The soft maximum of threats over the last axis: ``(1/tau) log(mean_k exp(tau * T_k))``.
 
-    The most pressing threat always weighs 1; the others are discounted by how
-    far they fall short of it. At ``tau = 0`` every threat weighs 1; as ``tau``
-    grows the leader attends to the most pressing threat alone (David's
-    omnibalancing). This is ``softmax(tau * T)`` rescaled so that its largest
-    weight is 1, which focuses attention without inflating the top threat.
+    At ``tau = 0`` it is the mean threat (every threat counts alike); as ``tau``
+    grows it tends to the largest threat, so the leader judges an alignment by
+    the most pressing threat left under it (David's omnibalancing). It rises
+    with every threat, so a rising threat never makes a regime feel safer.
+
+    Args:
+        eff: Threats, ``[..., K]``.
+        tau: Salience, broadcastable to ``eff[..., 0]``.
     """
-    z = tau[..., None] * threat
-    return np.exp(z - _max_last(z)[..., None])
+    top = _max_last(eff)
+    tau = np.broadcast_to(tau, top.shape)
+    small = tau < 1e-9
+    safe_tau = np.where(small, 1.0, tau)
+    z = np.exp(safe_tau[..., None] * (eff - top[..., None]))
+    soft = top + np.log(sum_last(z) / eff.shape[-1]) / safe_tau
+    return np.where(small, sum_last(eff) / eff.shape[-1], soft)
 
 
 def _stance_protection(offers: Offers) -> np.ndarray:
@@ -79,18 +87,18 @@ def effective_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
 
 
 def hazard_omnibalancing(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
-    """``[b, C, S]``: regime hazard ``1 - exp(-rho * sum_k w_k * T~_k(s))`` over all threats.
+    """``[b, C, S]``: regime hazard ``1 - exp(-rho * K * M_tau(T~(s)))`` over all ``K`` threats.
 
-    Each threat is an independent source of regime failure with intensity
-    ``rho * w_k * T~_k(s)``, so the hazard is ``1 - prod_k exp(-rho w_k T~_k)``.
+    ``M_tau`` is :func:`pressing_threat`: at ``tau = 0``, ``K * M`` is the sum
+    of the effective threats (each an independent source of regime failure);
+    with large ``tau`` it is ``K`` times the most pressing one. With internal
+    threats switched off (an ablation) only the external threat is left and the
+    rule reduces exactly to :func:`hazard_balance_of_threat`.
     """
-    level = env.threat.copy()
-    internal = th.internal_threats[..., None]
-    level[..., : Threat.EXTERNAL] *= internal
-    w = salience(level, th.tau)[:, :, None, :]
     eff = effective_threat(env, offers, th)
-    eff[..., : Threat.EXTERNAL] *= internal[..., None]
-    return 1.0 - np.exp(-th.rho[..., None] * sum_last(w * eff))
+    omni = 1.0 - np.exp(-th.rho[..., None] * N_THREATS * pressing_threat(eff, th.tau[..., None]))
+    walt = 1.0 - np.exp(-th.rho[..., None] * eff[..., Threat.EXTERNAL])
+    return np.where(th.internal_threats[..., None] > 0.5, omni, walt)
 
 
 def hazard_balance_of_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
@@ -174,7 +182,7 @@ __all__ = [
     "effective_threat",
     "hazard_balance_of_threat",
     "hazard_omnibalancing",
-    "salience",
+    "pressing_threat",
     "sample_stance",
     "utilities",
 ]

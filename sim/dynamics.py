@@ -90,7 +90,9 @@ def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray |
     patron_threat = exo.power[t][None, None, :] * exo.proximity[None] * intent
 
     pressure = np.broadcast_to(pressure, (b, C))
-    threat = np.broadcast_to(x["shock_threat"], (b, C, len(Threat))).copy()
+    # Shock paths are clipped at zero first, so a negative shock (the Taliban ousted)
+    # can cancel earlier shocks of its kind but not the patron threats added below.
+    threat = np.broadcast_to(np.maximum(x["shock_threat"], 0.0), (b, C, len(Threat))).copy()
     threat[:, :, Threat.UNREST] += th.unrest_from_closure * exo.closure[t][None, :] + th.pressure_feedback * pressure
     threat[:, :, Threat.ELITE] += th.elite_base
     threat[:, :, Threat.EXTERNAL] += patron_threat[..., 0] + patron_threat[..., 1] + patron_threat[..., 2]

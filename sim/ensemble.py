@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.actors import N_CLIENTS, N_STANCES
+from sim.actors import N_STANCES
 from sim.decision import choice_probabilities, sample_stance, utilities
 from sim.dynamics import (
     alliance_status,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.actors import CLIENTS, PATRONS, N_CLIENTS, N_PATRONS, N_THREATS, THREATS, Patron, Stance
+from sim.actors import CLIENTS, N_CLIENTS, N_PATRONS, N_THREATS, PATRONS, THREATS, Patron, Stance
 from sim.errors import ScenarioError
 from sim.scenario import CLIENT_KINDS, Scenario
 

@@ -11,8 +11,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 
-
-
 class ThreatTable(BaseModel):
     """Protection a patron offers against each threat kind, in [0, 1]."""
 
@@ -52,7 +50,7 @@ class ModelParams(BaseModel):
     chi: float = Field(0.12, ge=0, le=5, description="Cost of switching stance from the previous quarter.")
     # --- omnibalancing threat term ---------------------------------------------------
     tau: float = Field(4.0, ge=0, le=50, description="Threat salience: how strongly the most pressing threat dominates.")
-    rho: float = Field(0.8, gt=0, le=5, description="Hazard per unit of weighted effective threat.")
+    rho: float = Field(0.2, gt=0, le=5, description="Hazard per unit of weighted effective threat.")
     internal_threats: bool = Field(True, description="Whether internal threats enter the hazard (off = ablation).")
     lambda_pressure: float = Field(0.8, ge=0, le=5, description="Extra unrest threat from the normative pressure of the patron one aligns with.")
     pressure_feedback: float = Field(0.4, ge=0, le=5, description="Unrest threat a regime perceives per unit of Western normative pressure.")

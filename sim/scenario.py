@@ -36,6 +36,19 @@ PATRON_KINDS = ("means", "need", "intent", "courting")
 FORBIDDEN_KINDS = ("stance", "alignment", "membership", "treaty", "base", "exit", "join")
 
 
+class _LocatedError(ValueError):
+    """A validation error that knows the exact field path it belongs to.
+
+    ``relative`` paths are taken from the model being validated (a shock, the
+    clients mapping) and appended to pydantic's location of that model.
+    """
+
+    def __init__(self, loc: tuple[Any, ...], message: str, relative: bool = False):
+        super().__init__(message)
+        self.loc = loc
+        self.relative = relative
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -120,21 +133,23 @@ class Shock(_Strict):
         kinds = set(self.effects)
         bad = [k for k in kinds if k in FORBIDDEN_KINDS]
         if bad:
-            raise ValueError(
+            raise _LocatedError(
+                ("effects", bad[0]),
                 f"effect '{bad[0]}' would set a client's alignment directly; shocks may only move causes "
-                f"({', '.join(CLIENT_KINDS + PATRON_KINDS)})"
+                f"({', '.join(CLIENT_KINDS + PATRON_KINDS)})",
+                relative=True,
             )
         unknown = kinds - set(CLIENT_KINDS) - set(PATRON_KINDS)
         if unknown:
-            raise ValueError(f"unknown effect '{sorted(unknown)[0]}' (expected one of {', '.join(CLIENT_KINDS + PATRON_KINDS)})")
+            raise _LocatedError(("effects", sorted(unknown)[0]), f"unknown effect '{sorted(unknown)[0]}' (expected one of {', '.join(CLIENT_KINDS + PATRON_KINDS)})", relative=True)
         on_clients = kinds <= set(CLIENT_KINDS)
         on_patrons = kinds <= set(PATRON_KINDS)
         if not (on_clients or on_patrons):
             raise ValueError("a shock's effects must all act on clients or all on patrons; split it in two")
         allowed = CLIENTS if on_clients else PATRONS
-        for t in self.targets:
+        for i, t in enumerate(self.targets):
             if t not in allowed:
-                raise ValueError(f"target '{t}' is not a {'client' if on_clients else 'patron'} ({', '.join(allowed)})")
+                raise _LocatedError(("targets", i), f"target '{t}' is not a {'client' if on_clients else 'patron'} ({', '.join(allowed)})", relative=True)
         if "affinity" in kinds and self.patron not in PATRONS:
             raise ValueError("an 'affinity' effect needs 'patron:' (RUS, WEST or CHN)")
         if "pressure" in kinds and not self.reason:
@@ -170,7 +185,8 @@ class Scenario(_Strict):
     def _clients(cls, v: dict[str, ClientInputs]) -> dict[str, ClientInputs]:
         unknown = set(v) - set(CLIENTS)
         if unknown:
-            raise ValueError(f"unknown actor '{sorted(unknown)[0]}' (clients are {', '.join(CLIENTS)})")
+            bad = sorted(unknown)[0]
+            raise _LocatedError((bad,), f"unknown actor '{bad}' (clients are {', '.join(CLIENTS)})", relative=True)
         missing = set(CLIENTS) - set(v)
         if missing:
             raise ValueError(f"missing client '{sorted(missing)[0]}': all of {', '.join(CLIENTS)} are modelled")
@@ -225,14 +241,6 @@ class Scenario(_Strict):
         raise KeyError(shock_id)
 
 
-class _LocatedError(ValueError):
-    """A validation error that knows the exact field path it belongs to."""
-
-    def __init__(self, loc: tuple[Any, ...], message: str):
-        super().__init__(message)
-        self.loc = loc
-
-
 # ---------------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +276,7 @@ def validate_data(data: Any, lines: Lines, path: str | Path, set_paths: dict[tup
         loc = tuple(err["loc"])
         ctx_err = (err.get("ctx") or {}).get("error")
         if isinstance(ctx_err, _LocatedError):
-            loc = ctx_err.loc
+            loc = loc + ctx_err.loc if ctx_err.relative else ctx_err.loc
         msg = str(ctx_err) if ctx_err is not None else err["msg"]
         if err["type"] == "extra_forbidden":
             msg = f"unknown field '{loc[-1]}'"

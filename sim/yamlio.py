@@ -17,17 +17,29 @@ from sim.errors import ScenarioError
 Lines = dict[tuple[Any, ...], int]
 
 
-def _walk(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> Any:
+class _NodeError(Exception):
+    """A value in the YAML tree that cannot be used, with its line."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def _walk(node: yaml.Node, path: tuple[Any, ...], lines: Lines, depth: int = 0) -> Any:
+    if depth > 50:
+        raise _NodeError(node.start_mark.line + 1, "nesting too deep (a self-referencing alias?)")
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _NodeError(key_node.start_mark.line + 1, "a mapping key must be a plain name, not a list or mapping")
             key = _construct(key_node)
-            out[key] = _walk(value_node, path + (key,), lines)
+            out[key] = _walk(value_node, path + (key,), lines, depth + 1)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(child, path + (i,), lines) for i, child in enumerate(node.value)]
+        return [_walk(child, path + (i,), lines, depth + 1) for i, child in enumerate(node.value)]
     return _construct(node)
 
 
@@ -35,6 +47,8 @@ def _construct(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise _NodeError(node.start_mark.line + 1, f"invalid value {node.value!r} ({exc})") from None
     finally:
         loader.dispose()
 
@@ -54,6 +68,8 @@ def load_yaml(path: str | Path) -> tuple[Any, Lines]:
         raise ScenarioError(path, f"cannot read file ({exc})") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ScenarioError(path, "YAML nesting too deep") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -64,9 +80,10 @@ def load_yaml(path: str | Path) -> tuple[Any, Lines]:
     lines: Lines = {}
     try:
         data = _walk(node, (), lines)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(path, f"YAML error: {exc}", line=mark.line + 1 if mark else None) from None
+    except _NodeError as exc:
+        raise ScenarioError(path, str(exc), line=exc.line) from None
+    except RecursionError:
+        raise ScenarioError(path, "YAML nesting too deep (a self-referencing alias?)") from None
     return data, lines
 
 

@@ -53,7 +53,10 @@ def test_mesa_equals_ensemble(history, history_exo, params, root, replicate):
 def test_mixed_parameter_batch_equals_single_runs(history, history_exo):
     """A batch whose runs each have their own parameters equals those runs done one by one."""
     rng = np.random.default_rng(7)
-    params = [ModelParams(beta=float(rng.uniform(4, 30)), tau=float(rng.uniform(0, 8)), chi=float(rng.uniform(0, 0.3))) for _ in range(6)]
+    params = [
+        ModelParams(beta=float(rng.uniform(4, 30)), tau=float(rng.uniform(0, 8)), chi=float(rng.uniform(0, 0.3)))
+        for _ in range(6)
+    ]
     seeds = np.array([run_seed(11, r) for r in range(6)])
     u = batch_uniforms(seeds, history_exo.n_steps, N_CLIENTS)
     batch = simulate(history_exo, stack_params(params), history.rule, u)
@@ -68,11 +71,19 @@ def test_batch_table_equals_concatenated_single_runs(history, history_exo):
     batch = run_batch(history, history_exo, seeds, "ensemble")
     whole = trajectory_table(batch, history_exo, history.calendar, np.arange(5), np.array(seeds))
     parts = [
-        trajectory_table(run_batch(history, history_exo, [s], "ensemble"), history_exo, history.calendar, np.array([r]), np.array([s]))
+        trajectory_table(
+            run_batch(history, history_exo, [s], "ensemble"),
+            history_exo,
+            history.calendar,
+            np.array([r]),
+            np.array([s]),
+        )
         for r, s in enumerate(seeds)
     ]
     assert whole.equals(pa.concat_tables(parts))
-    mesa = trajectory_table(run_batch(history, history_exo, seeds, "mesa"), history_exo, history.calendar, np.arange(5), np.array(seeds))
+    mesa = trajectory_table(
+        run_batch(history, history_exo, seeds, "mesa"), history_exo, history.calendar, np.arange(5), np.array(seeds)
+    )
     assert mesa.equals(whole)
 
 

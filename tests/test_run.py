@@ -34,7 +34,21 @@ def test_replay_writes_every_output(replay):
 def test_trajectories_schema_and_size(replay):
     t = pq.read_table(replay / "trajectories.parquet")
     assert t.num_rows == 40 * 101 * 5
-    for col in ["replicate", "seed", "step", "date", "year", "actor", "stance", "p_RUS", "p_WEST", "p_CHN", "p_NONALIGNED", "csto_member", "alliance_status"]:
+    for col in [
+        "replicate",
+        "seed",
+        "step",
+        "date",
+        "year",
+        "actor",
+        "stance",
+        "p_RUS",
+        "p_WEST",
+        "p_CHN",
+        "p_NONALIGNED",
+        "csto_member",
+        "alliance_status",
+    ]:
         assert col in t.column_names
     for p in ("RUS", "WEST", "CHN"):
         for kind in ("military", "political", "economic"):
@@ -65,7 +79,9 @@ def test_summary_and_fit(replay):
 def test_engines_write_identical_trajectories(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for out, engine in ((a, "ensemble"), (b, "mesa")):
-        proc = omnibalance("run", str(HISTORY), "-n", "3", "--engine", engine, "--out", str(out), "--quiet", "--no-plot")
+        proc = omnibalance(
+            "run", str(HISTORY), "-n", "3", "--engine", engine, "--out", str(out), "--quiet", "--no-plot"
+        )
         assert proc.returncode == 0, proc.stderr
     assert pq.read_table(a / "trajectories.parquet").equals(pq.read_table(b / "trajectories.parquet"))
     assert (a / "summary.csv").read_text() == (b / "summary.csv").read_text()
@@ -88,7 +104,12 @@ def test_existing_output_folder_is_not_touched(tmp_path):
         (lambda s: s.replace("rule: omnibalancing", "rule: [omnibalancing"), "YAML syntax error"),
         (lambda s: s.replace("  KGZ:\n", "  KGX:\n", 1), "unknown actor 'KGX'"),
         (lambda s: s.replace("date: 2005-05-13", "date: 1985-05-13"), "outside the run"),
-        (lambda s: s.replace("effects: {unrest: 1.0, repression: 1.0}", "effects: {unrest: 1.0, repression: 1.0}\n    magnitude: -2"), "magnitude"),
+        (
+            lambda s: s.replace(
+                "effects: {unrest: 1.0, repression: 1.0}", "effects: {unrest: 1.0, repression: 1.0}\n    magnitude: -2"
+            ),
+            "magnitude",
+        ),
         (lambda s: s.replace("file: data/brent_annual_eia.csv", "file: data/nope.csv"), "driver file not found"),
         (lambda s: s.replace("seed: 20050513", "seed: 20050513\nbogus: 1"), "unknown field 'bogus'"),
     ],
