@@ -110,7 +110,7 @@ class Theta:
 def stack_params(params: list[ModelParams]) -> Theta:
     """Stack parameter sets into a :class:`Theta` of ``len(params)`` rows."""
     arrays: dict[str, np.ndarray] = {}
-    for name, field in ModelParams.model_fields.items():
+    for name in ModelParams.model_fields:
         if name == "protection":
             arrays[name] = np.array([p.protection_matrix() for p in params], dtype=float)
         else:

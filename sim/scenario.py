@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from sim.timeline import Calendar, parse_quarter
 from sim.yamlio import Lines, line_of, load_yaml
 
 
-class Rule(str, Enum):
+class Rule(StrEnum):
     """The decision rule client leaders follow."""
 
     OMNIBALANCING = "omnibalancing"
