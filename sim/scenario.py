@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.actors import CLIENTS, PATRONS, STANCES
 from sim.errors import ScenarioError
 from sim.params import ModelParams
+from sim.resolve import Origin, locate, resolve
 from sim.timeline import Calendar, parse_quarter
-from sim.yamlio import Lines, line_of, load_yaml
 
 
 class Rule(StrEnum):
@@ -265,8 +265,15 @@ def _friendly_loc(data: Any, loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def validate_data(data: Any, lines: Lines, path: str | Path, set_paths: dict[tuple[Any, ...], str] | None = None) -> Scenario:
-    """Validate raw scenario data, turning the first problem into a located ``ScenarioError``."""
+def validate_data(data: Any, origin: Origin, path: str | Path, set_paths: dict[tuple[Any, ...], str] | None = None) -> Scenario:
+    """Validate raw scenario data, turning the first problem into a located ``ScenarioError``.
+
+    Args:
+        data: The (resolved) scenario mapping.
+        origin: File and line of each key path (see :mod:`sim.resolve`).
+        path: The file the user named (used when no origin is known).
+        set_paths: Key paths set on the command line, with their ``--set`` text.
+    """
     if not isinstance(data, dict):
         raise ScenarioError(path, "a scenario must be a YAML mapping", line=1)
     try:
@@ -288,7 +295,8 @@ def validate_data(data: Any, lines: Lines, path: str | Path, set_paths: dict[tup
         for n in range(len(loc), 0, -1):
             if set_paths and loc[:n] in set_paths:
                 raise ScenarioError(path, msg + f" (set by --set {set_paths[loc[:n]]})", field=field) from None
-        raise ScenarioError(path, msg, line=line_of(lines, loc), field=field) from None
+        where, line = locate(origin, loc)
+        raise ScenarioError(where or path, msg, line=line, field=field) from None
 
 
 def apply_set(data: dict[str, Any], assignment: str) -> tuple[Any, ...]:
@@ -380,8 +388,17 @@ def _item_model(model: Any) -> Any:
     return model[1] if isinstance(model, tuple) and model[0] == "list" else None
 
 
+def resolve_data(path: str | Path, overrides: list[str] | None = None) -> tuple[dict[str, Any], Origin, dict[tuple[Any, ...], str]]:
+    """The raw scenario mapping after ``extends`` and ``--set`` overrides, with origins."""
+    data, origin = resolve(path)
+    set_paths: dict[tuple[Any, ...], str] = {}
+    for a in overrides or []:
+        set_paths[apply_set(data, a)] = a
+    return data, origin, set_paths
+
+
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Load, override and validate a scenario file.
+    """Load, resolve (``extends``), override and validate a scenario file.
 
     Args:
         path: The YAML file.
@@ -391,22 +408,22 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     Raises:
         ScenarioError: naming the file, line and field of the first problem.
     """
-    data, lines = load_yaml(path)
-    set_paths: dict[tuple[Any, ...], str] = {}
-    if isinstance(data, dict):
-        for a in overrides or []:
-            set_paths[apply_set(data, a)] = a
-    scenario = validate_data(data, lines, path, set_paths)
-    base = Path(path).resolve().parent
+    data, origin, set_paths = resolve_data(path, overrides)
+    scenario = validate_data(data, origin, path, set_paths)
     for name in Drivers.model_fields:
         drv: Driver = getattr(scenario.drivers, name)
-        f = Path(drv.file)
-        if not f.is_absolute():
-            f = base / f
-        if not f.is_file():
-            raise ScenarioError(path, f"driver file not found: {drv.file}", line=line_of(lines, ("drivers", name, "file")), field=f"drivers.{name}.file")
-        drv.file = str(f)
+        if not Path(drv.file).is_file():
+            where, line = locate(origin, ("drivers", name, "file"))
+            raise ScenarioError(where or path, f"driver file not found: {drv.file}", line=line, field=f"drivers.{name}.file")
     return scenario
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML: exactly what runs."""
+    import yaml
+
+    data = scenario.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
 
 
 def scenario_hash(scenario: Scenario) -> str:
