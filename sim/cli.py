@@ -1,4 +1,4 @@
-"""The ``omnibalance`` command line: ``run`` and ``validate`` (``python -m sim`` too)."""
+"""The ``omnibalance`` command line: ``run``, ``compare`` and ``validate`` (``python -m sim`` too)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("files", type=Path, nargs="+", help="scenario YAML files")
     val.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="overrides to check as well")
+    val.add_argument("--resolve", action="store_true", help="print the fully resolved scenario (extends, edits and --set applied) as YAML")
+    val.add_argument("--out", type=Path, default=None, help="with --resolve and one file: write the resolved YAML here instead of printing it")
+
+    cmp_ = sub.add_parser("compare", help="run a base scenario and alternatives with common random numbers and compare them")
+    cmp_.add_argument("base", type=Path, help="the base scenario, e.g. scenarios/history.yaml")
+    cmp_.add_argument("alternatives", type=Path, nargs="+", help="alternative scenarios, e.g. scenarios/counterfactuals/no_andijan.yaml")
+    cmp_.add_argument("--replicates", "-n", type=_positive, default=500, help="replicates per scenario (default 500)")
+    cmp_.add_argument("--seed", type=_seed, default=None, help="root seed (default: the base scenario's)")
+    cmp_.add_argument("--out", type=Path, default=None, help="output folder (default outputs/compare-<timestamp>/)")
+    cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     return p
 
 
@@ -76,11 +86,35 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.inputs import compile_scenario
     from sim.scenario import load_scenario
 
+    if args.out is not None and not (args.resolve and len(args.files) == 1):
+        raise OmnibalanceError("--out goes with --resolve and a single file")
     for f in args.files:
         scn = load_scenario(f, args.sets)
         compile_scenario(scn)
+        if args.resolve:
+            from sim.outputs import write_text
+            from sim.scenario import resolved_yaml
+
+            text = f"# resolved from {f}\n" + resolved_yaml(scn)
+            if args.out is not None:
+                write_text(args.out, text)
+                print(f"{f}: ok, resolved scenario written to {args.out}")
+            else:
+                print(text, end="")
+            continue
         print(f"{f}: ok ({scn.name}: {len(scn.shocks)} shocks, {len(scn.instruments)} instruments, rule {scn.rule.value}, {scn.start}-{scn.end})")
     return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare
+    from sim.outputs import default_out
+
+    out = args.out or default_out("compare")
+    result = compare(args.base, args.alternatives, out, replicates=args.replicates, seed=args.seed, progress=not args.quiet)
+    print(f"wrote {out}/ (compare.csv, events.csv, compare.png, compare.md, manifest.json)")
+    print(f"  report: {out / 'compare.md'}")
+    return 0 if result else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "validate":
             return _cmd_validate(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
     except OmnibalanceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -176,12 +176,15 @@ def load_cinc(path: str, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return power / power[0, Patron.RUS], cap / cap.max(axis=1, keepdims=True)
 
 
-def shock_kernel(n_steps: int, start: int, half_life_years: float | None) -> np.ndarray:
-    """The path of a unit shock at ``start``: 0 before, then halving every ``half_life`` years."""
+def shock_kernel(n_steps: int, start: int, half_life_years: float | None, stop: int | None = None) -> np.ndarray:
+    """The path of a unit shock at step ``start``: 0 before, then halving every ``half_life`` years,
+    and 0 again from step ``stop`` on (if given)."""
     t = np.arange(n_steps) - start
     out = np.zeros(n_steps)
     on = t >= 0
     out[on] = 1.0 if half_life_years is None else 0.5 ** (t[on] / (4.0 * half_life_years))
+    if stop is not None:
+        out[max(stop, 0) :] = 0.0
     return out
 
 
@@ -211,7 +214,8 @@ def compile_scenario(scn: Scenario) -> Exogenous:
     intent_shock = np.zeros((1, T, N_PATRONS))
     courting = np.ones((1, T))
     for s in scn.shocks:
-        path = shock_kernel(T, cal.step_of(s.date), s.half_life) * s.magnitude
+        stop = None if s.until is None else cal.step_of(s.until) + 1
+        path = shock_kernel(T, cal.step_of(s.date), s.half_life, stop) * s.magnitude
         for kind, size in s.effects.items():
             x = path * size
             if kind in CLIENT_KINDS:

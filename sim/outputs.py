@@ -83,11 +83,18 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
 
 
 @contextlib.contextmanager

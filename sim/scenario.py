@@ -124,6 +124,7 @@ class Shock(_Strict):
     effects: dict[str, float] = Field(min_length=1)
     magnitude: float = Field(1.0, ge=0, description="Multiplier on every effect.")
     half_life: float | None = Field(None, gt=0, description="Years for the effect to halve; none = permanent.")
+    until: dt.date | None = Field(None, description="Date after which the effect stops altogether (e.g. a regime that falls).")
     patron: str | None = None
     source: str
     reason: str | None = None
@@ -222,6 +223,8 @@ class Scenario(_Strict):
             seen.add(s.id)
             if not cal.contains(s.date):
                 raise _LocatedError(("shocks", i, "date"), f"date {s.date} is outside the run ({self.start} to {self.end})")
+            if s.until is not None and s.until <= s.date:
+                raise _LocatedError(("shocks", i, "until"), f"'until' {s.until} must come after the shock's date {s.date}")
         for i, ins in enumerate(self.instruments):
             for j, r in enumerate(ins.renewals):
                 if not cal.contains(r):
