@@ -108,14 +108,16 @@ def modal_path(stances: np.ndarray) -> np.ndarray:
 
 
 def _defacto_shift(path: np.ndarray, years: np.ndarray, year: int, to_set: frozenset[int]) -> np.ndarray:
-    """First year in the window at which each path (``[..., Y]``) enters ``to_set``; -1 if none."""
+    """First year in the window at which each path (``[..., Y]``) enters ``to_set`` and is still
+    there the next year end (a one-year flicker is not a realignment); -1 if none."""
     inside = np.isin(path, list(to_set))
     out = np.full(path.shape[:-1], -1)
     for i in range(1, len(years)):
         y = years[i]
         if not year - EVENT_WINDOW <= y <= year + EVENT_WINDOW:
             continue
-        hit = inside[..., i] & ~inside[..., i - 1] & (out < 0)
+        sustained = inside[..., i + 1] if i + 1 < len(years) else inside[..., i]
+        hit = inside[..., i] & ~inside[..., i - 1] & sustained & (out < 0)
         out[hit] = y
     return out
 

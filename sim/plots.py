@@ -502,6 +502,7 @@ def plot_compare(
     FigureCanvasAgg(fig)
     axes = fig.subplots(n_rows, n_cols, sharex=True, sharey=True, squeeze=False)
     palette = [f"C{i}" for i in range(10)]
+    reach = max(0.1, float(np.abs(diff).max()) if diff.size else 0.0, float(np.abs(lo).max()) if lo is not None and lo.size else 0.0, float(np.abs(hi).max()) if hi is not None and hi.size else 0.0)
     for r, code in enumerate(clients):
         for k, stance in enumerate(stances):
             ax = axes[r][k]
@@ -511,7 +512,7 @@ def plot_compare(
                 ax.plot(years, diff[a, :, r, k], color=color, lw=1.4, label=name)
                 if lo is not None and hi is not None:
                     ax.fill_between(years, lo[a, :, r, k], hi[a, :, r, k], color=color, alpha=0.15, lw=0)
-            ax.set_ylim(-1.05, 1.05)
+            ax.set_ylim(-1.05 * reach, 1.05 * reach)
             ax.grid(alpha=0.3, lw=0.5)
             if r == 0:
                 ax.set_title(f"share {stance}", color=STANCE_COLORS[stance], fontweight="bold")
