@@ -44,6 +44,7 @@ def simulate(
     uniforms: np.ndarray,
     variant: np.ndarray | None = None,
     full: bool = True,
+    probs_steps: np.ndarray | None = None,
 ) -> RunResult:
     """Run a batch of ``R = len(uniforms)`` runs over the whole calendar.
 
@@ -54,13 +55,16 @@ def simulate(
         uniforms: ``[R, T, C]`` pre-drawn uniforms (see :mod:`sim.randomness`).
         variant: Exogenous variant of each run, if the scenario has several.
         full: Record probabilities, de jure states and closeness (``False``
-            keeps only stances, for speed).
+            keeps only stances and de jure states, for speed).
+        probs_steps: With ``full=False``, record choice probabilities at these
+            steps only (``RunResult.probs`` is then ``[R, len(probs_steps), C, S]``).
     """
     R, T, C = uniforms.shape
     J = len(exo.instrument_ids)
     # Recorded time-major (contiguous writes each step), returned run-major as views.
     stance_out = np.empty((T, R, C), dtype=np.int8)
-    probs_out = np.empty((T, R, C, N_STANCES)) if full else np.empty((T, 0, C, N_STANCES))
+    keep = {int(t): i for i, t in enumerate(probs_steps)} if (probs_steps is not None and not full) else {}
+    probs_out = np.empty((T, R, C, N_STANCES)) if full else np.empty((len(keep), R, C, N_STANCES))
     member_out = np.empty((T, R, C, J), dtype=bool)
     status_out = np.empty((T, R, C), dtype=np.int8)
     close_out: dict[str, np.ndarray] = {}
@@ -78,6 +82,8 @@ def simulate(
         stance_out[t] = stance
         member_out[t] = member
         status_out[t] = alliance_status(member, stance, exo)
+        if t in keep:
+            probs_out[keep[t]] = probs
         if full:
             probs_out[t] = probs
             for k, v in closeness(stance, probs, member, offers, exo).items():

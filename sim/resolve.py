@@ -81,6 +81,36 @@ def _reindex_shocks(data: dict[str, Any], origin: Origin, keep: list[int]) -> Or
     return out
 
 
+def _load_params_file(data: dict[str, Any], origin: Origin, path: Path) -> None:
+    """Merge ``params_file:`` (a YAML file with a ``params:`` mapping, e.g. a calibration's
+    ``best.yaml``) under the scenario's own ``params:``, which take precedence."""
+    if "params_file" not in data:
+        return
+    ref = data.pop("params_file")
+    if not isinstance(ref, str) or not ref:
+        raise _err(origin, ("params_file",), "'params_file' must be the path of a YAML file with a 'params:' mapping", "params_file")
+    pf = (path.parent / ref).resolve()
+    if not pf.is_file():
+        raise _err(origin, ("params_file",), f"parameter file not found: {ref}", "params_file")
+    pdata, plines = load_yaml(pf)
+    if not isinstance(pdata, dict) or not isinstance(pdata.get("params"), dict):
+        raise ScenarioError(pf, "a parameter file must hold a 'params:' mapping", line=1, field="params")
+    own = data.get("params") or {}
+    if not isinstance(own, dict):
+        raise _err(origin, ("params",), "'params' must be a mapping", "params")
+    data["params"] = _deep_merge(pdata["params"], own)
+    for k, v in plines.items():
+        if k[:1] == ("params",):
+            origin.setdefault(k, (str(pf), v))  # the scenario's own params keep their own origin
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
 def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Origin]:
     """Read a scenario file and resolve its ``extends`` chain into one mapping.
 
@@ -93,6 +123,7 @@ def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, 
         raise ScenarioError(path, "a scenario must be a YAML mapping", line=1)
     origin: Origin = {k: (str(path), v) for k, v in lines.items()}
     _absolute_drivers(data, path.parent)
+    _load_params_file(data, origin, path)
     if "extends" not in data:
         for key in EDIT_KEYS[1:]:
             if key in data:
