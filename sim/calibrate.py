@@ -81,7 +81,7 @@ class LossWeightsSpec(BaseModel):
     timing: float = Field(0.5, ge=0)
     dejure: float = Field(0.5, ge=0)
     logp: float = Field(0.05, ge=0)
-    beta: float = Field(0.02, ge=0, description="Penalty weight on log(beta / beta_reference)^2.")
+    beta: float = Field(0.1, ge=0, description="Penalty weight on log(beta / beta_reference)^2.")
     beta_reference: float = Field(12.0, gt=0)
 
 

@@ -69,7 +69,44 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, default=None, help="output folder (default outputs/calibrate-<timestamp>/)")
     cal.add_argument("--resume", action="store_true", help="continue an interrupted ABC calibration in --out from its last finished generation")
     cal.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sw = sub.add_parser("sweep", help="run a parameter / shock sweep (grid, Latin hypercube, Sobol, Morris) to Parquet chunks")
+    sw.add_argument("spec", type=Path, help="sweep spec YAML, e.g. scenarios/sweeps/andijan.yaml")
+    sw.add_argument("--executor", choices=("serial", "local", "dask"), default="local", help="serial, local process pool (default), or dask")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS", help="with --executor dask: an existing scheduler (tcp://host:port); default a LocalCluster")
+    sw.add_argument("--workers", type=_positive, default=None, help="worker processes (local pool or LocalCluster)")
+    sw.add_argument("--out", type=Path, default=None, help="sweep folder (default outputs/sweep-<timestamp>/)")
+    sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out (runs only the missing chunks)")
+    sw.add_argument("--chunk-size", type=_positive, default=None, help="runs per task (default: about one second of work)")
+    sw.add_argument("--trajectories", action="store_true", help="also write full trajectories per chunk")
+    sw.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    an = sub.add_parser("analyze", help="sensitivity indices (SALib) and plots for a finished sweep")
+    an.add_argument("sweep_dir", type=Path, help="the sweep folder")
+    an.add_argument("--method", choices=("sobol", "morris"), default=None, help="index to compute (needs a design made for it); default: the design's, else rank correlations")
     return p
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.outputs import default_out
+    from sim.sweep import run_sweep
+
+    if args.resume and args.out is None:
+        raise OmnibalanceError("--resume needs --out (the sweep folder to finish)")
+    if args.scheduler and args.executor != "dask":
+        raise OmnibalanceError("--scheduler goes with --executor dask")
+    out = args.out or default_out("sweep")
+    r = run_sweep(args.spec, out, executor=args.executor, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                  chunk_size=args.chunk_size, trajectories=args.trajectories, progress=not args.quiet)
+    print(f"wrote {out}/ ({r['n_runs']} runs in {r['n_chunks']} chunks; {r['ran_chunks']} run now) in {r['seconds']:.1f} s")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from sim.sweep import analyze
+
+    r = analyze(args.sweep_dir, args.method)
+    print(f"wrote {args.sweep_dir}/sensitivity.csv, sensitivity.png, scatter.png ({r['method']})")
+    return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -154,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_compare(args)
         if args.command == "calibrate":
             return _cmd_calibrate(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args)
+        if args.command == "analyze":
+            return _cmd_analyze(args)
     except OmnibalanceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
