@@ -301,7 +301,7 @@ def outcome_table(plan: SweepPlan, stance, member, exo, scn, point_idx, rep, see
     for ev in targets.events:
         c = CLIENTS.index(ev.actor)
         yrs = event_years(ev, targets, stance[:, steps, c], bloc[:, :, c], years)
-        cols[f"event_{ev.actor}_{ev.year}"] = np.where(yrs >= 0, yrs, np.nan)
+        cols[f"event_{ev.actor}_{ev.year}"] = pa.array(yrs.astype(np.int16), mask=yrs < 0)  # null: not made
     return pa.table(cols)
 
 
