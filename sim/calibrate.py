@@ -81,7 +81,7 @@ class LossWeightsSpec(BaseModel):
     timing: float = Field(0.5, ge=0)
     dejure: float = Field(0.5, ge=0)
     logp: float = Field(0.05, ge=0)
-    beta: float = Field(0.1, ge=0, description="Penalty weight on log(beta / beta_reference)^2.")
+    beta: float = Field(0.05, ge=0, description="Penalty weight on log(beta / beta_reference)^2.")
     beta_reference: float = Field(12.0, gt=0)
 
 
@@ -196,6 +196,14 @@ class Problem:
             }
         return self._state
 
+    def start(self) -> np.ndarray:
+        """The scenario's own parameter values (clipped into the bounds), in the optimiser's space:
+        DE starts from the documented hand-set defaults as one member of its population."""
+        st = self._setup()
+        vals = np.array([float(_get_dotted(st["base"], n)) for n in self.names])
+        x = np.where(self.log, np.log(np.maximum(vals, 1e-12)), vals)
+        return np.clip(x, self.lower, self.upper)
+
     @property
     def dim(self) -> int:
         return len(self.names)
@@ -297,7 +305,7 @@ def run_de(problem: Problem, out: Path, workers_map: Callable, progress: bool = 
     result = differential_evolution(
         problem, list(zip(problem.lower, problem.upper, strict=True)), maxiter=budget.maxiter, popsize=budget.popsize,
         tol=budget.tol, seed=problem.spec.seed, workers=workers_map, updating="deferred", polish=False, callback=callback,
-        init="sobol",
+        init="sobol", x0=problem.start(),
     )
     bar.close()
     best_x = np.asarray(result.x)

@@ -82,7 +82,7 @@ class LossWeights:
     timing: float = 0.5
     dejure: float = 0.5
     logp: float = 0.05
-    beta: float = 0.1
+    beta: float = 0.05
     beta_reference: float = 12.0
 
 

@@ -11,7 +11,9 @@ the number of workers or the chunking.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -37,7 +39,7 @@ from sim.inputs import Exogenous, compile_scenario
 from sim.params import stack_params
 from sim.randomness import batch_uniforms, run_seed
 from sim.resolve import locate, resolve
-from sim.scenario import Scenario, apply_set, resolve_data, validate_data
+from sim.scenario import Scenario, apply_set, resolve_data, validate_data  # noqa: F401
 
 
 class Dimension(BaseModel):
@@ -230,10 +232,16 @@ def load_sweep(path: str | Path) -> SweepPlan:
     return SweepPlan(spec, path, scenario, list(spec.dimensions), points, unit, digest)
 
 
+@functools.lru_cache(maxsize=8)
+def _resolved(scenario_path: Path, mtime_ns: int) -> tuple[dict[str, Any], dict]:
+    return resolve(scenario_path)
+
+
 def scenario_for(scenario_path: Path, point: dict[str, Any]) -> Scenario:
-    """The base scenario with one design point's values set."""
-    sets = [_set_text(k, v) for k, v in point.items()]
-    data, origin, set_paths = resolve_data(scenario_path, sets)
+    """The base scenario with one design point's values set (the base file is parsed once per process)."""
+    data, origin = _resolved(scenario_path, scenario_path.stat().st_mtime_ns)
+    data = copy.deepcopy(data)
+    set_paths = {apply_set(data, _set_text(k, v)): _set_text(k, v) for k, v in point.items()}
     return validate_data(data, origin, scenario_path, set_paths)
 
 
