@@ -28,7 +28,7 @@ from sim.inputs import compile_scenario
 from sim.loss import CalibrationTargets, LossWeights, load_calibration_targets, loss_components
 from sim.params import ModelParams, Theta, stack_params
 from sim.randomness import batch_uniforms, run_seed
-from sim.resolve import locate, resolve
+from sim.resolve import load_spec_file, locate
 from sim.scenario import Rule, load_scenario
 from sim.yamlio import load_yaml
 
@@ -113,16 +113,7 @@ def load_spec(path: str | Path, rule: str | None = None) -> tuple[CalibrationSpe
         ScenarioError: naming the file, line and field of an unknown parameter, empty or inverted
             bounds, bounds outside the parameter's allowed range, or a loguniform prior with no support.
     """
-    path = Path(path).resolve()
-    data, origin = resolve(path)
-    try:
-        spec = CalibrationSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        f, line = locate(origin, loc)
-        msg = f"unknown field '{loc[-1]}'" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ScenarioError(f or path, msg, line=line, field=".".join(map(str, loc))) from None
+    spec, origin, path = load_spec_file(path, CalibrationSpec)
     if rule is not None:
         spec.rule = Rule(rule)
     base = ModelParams().model_dump()

@@ -18,10 +18,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sim.errors import ScenarioError
 from sim.yamlio import load_yaml
+
+T = TypeVar("T")
 
 #: Where each key path of a resolved scenario came from: ``(file, line)``.
 Origin = dict[tuple[Any, ...], tuple[str, int]]
@@ -191,3 +193,28 @@ def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, 
         raise _err(origin, ("shocks",), "a child scenario edits its parent's shocks with remove_shocks, scale_shocks, move_shocks and add_shocks", "shocks")
     _merge(merged, overrides, morigin, origin, ())
     return merged, morigin
+
+
+def load_spec_file(path: str | Path, model: type[T]) -> tuple[T, Origin, Path]:
+    """Read a spec file (calibration, sweep) into ``model``, with located errors.
+
+    Raises:
+        ScenarioError: naming the file, line and field of the first problem.
+    """
+    from pydantic import ValidationError
+
+    path = Path(path).resolve()
+    data, origin = resolve(path)
+    try:
+        return model.model_validate(data), origin, path
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        ctx = (err.get("ctx") or {}).get("error")
+        msg = str(ctx) if ctx is not None else err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field '{loc[-1]}'"
+        if not loc and "dimension '" in msg:  # a model-level check that names its dimension
+            loc = ("dimensions", msg.split("'")[1])
+        f, line = locate(origin, loc)
+        raise ScenarioError(f or path, msg, line=line, field=".".join(map(str, loc)) or None) from None

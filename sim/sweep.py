@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim import __version__
 from sim.actors import CLIENTS, N_CLIENTS, STANCES
@@ -38,7 +38,7 @@ from sim.fit import event_years, load_targets
 from sim.inputs import Exogenous, compile_scenario
 from sim.params import stack_params
 from sim.randomness import batch_uniforms, run_seed
-from sim.resolve import locate, resolve
+from sim.resolve import load_spec_file, locate, resolve
 from sim.scenario import Scenario, apply_set, resolve_data, validate_data  # noqa: F401
 
 
@@ -194,21 +194,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     Raises:
         ScenarioError: naming the file, line and field (unknown path, empty range, bad design).
     """
-    path = Path(path).resolve()
-    data, origin = resolve(path)
-    try:
-        spec = SweepSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        ctx = (err.get("ctx") or {}).get("error")
-        msg = str(ctx) if ctx is not None else err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown field '{loc[-1]}'"
-        if not loc and "dimension '" in msg:
-            loc = ("dimensions", msg.split("'")[1])
-        f, line = locate(origin, loc)
-        raise ScenarioError(f or path, msg, line=line, field=".".join(map(str, loc)) or None) from None
+    spec, origin, path = load_spec_file(path, SweepSpec)
     scenario = (path.parent / spec.scenario).resolve()
     if not scenario.is_file():
         f, line = locate(origin, ("scenario",))
