@@ -188,10 +188,11 @@ class Problem:
         return self._state
 
     def start(self) -> np.ndarray:
-        """The scenario's own parameter values (clipped into the bounds), in the optimiser's space:
-        DE starts from the documented hand-set defaults as one member of its population."""
-        st = self._setup()
-        vals = np.array([float(_get_dotted(st["base"], n)) for n in self.names])
+        """The documented hand-set defaults (``ModelParams()``, clipped into the bounds) in the
+        optimiser's space: DE starts with them as one member of its population. (Not the
+        scenario's values, which may already be a calibration: a rerun must reproduce it.)"""
+        base = ModelParams().model_dump()
+        vals = np.array([float(_get_dotted(base, n)) for n in self.names])
         x = np.where(self.log, np.log(np.maximum(vals, 1e-12)), vals)
         return np.clip(x, self.lower, self.upper)
 

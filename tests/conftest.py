@@ -23,3 +23,9 @@ def history():
 def history_exo(history):
     """The compiled historical scenario."""
     return compile_scenario(history)
+
+
+def history_text_anywhere() -> str:
+    """history.yaml's text with its parameter file made absolute, so a copy loads from any folder."""
+    calibrated = ROOT / "calibration" / "calibrated.yaml"
+    return HISTORY.read_text(encoding="utf-8").replace("params_file: ../calibration/calibrated.yaml", f"params_file: {calibrated}")

@@ -117,21 +117,22 @@ def test_unedited_counterfactual_gives_exactly_zero_difference(tmp_path):
     assert rows and all(float(r["diff"]) == 0.0 and float(r["diff_lo"]) == 0.0 and float(r["diff_hi"]) == 0.0 for r in rows)
 
 
-def test_compare_writes_every_output_and_finds_the_andijan_effect(tmp_path):
+def test_compare_writes_every_output_and_finds_the_911_effect(tmp_path):
     out = tmp_path / "cmp"
     proc = subprocess.run(
-        [sys.executable, "-m", "sim", "compare", str(HISTORY), str(ROOT / "scenarios/counterfactuals/no_andijan.yaml"), "-n", "200", "--out", str(out), "-q"],
+        [sys.executable, "-m", "sim", "compare", str(HISTORY), str(ROOT / "scenarios/counterfactuals/no_911.yaml"), "-n", "200", "--out", str(out), "-q"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert {p.name for p in out.iterdir()} == {"compare.csv", "events.csv", "compare.png", "compare.md", "manifest.json"}
     rows = {(r["scenario"], r["actor"], r["year"], r["stance"]): r for r in csv.DictReader((out / "compare.csv").open())}
-    uzb06 = rows[("no_andijan", "UZB", "2006", "RUS")]
-    assert float(uzb06["diff_lo"]) <= float(uzb06["diff"]) <= float(uzb06["diff_hi"])
-    assert float(uzb06["diff"]) < 0  # without Andijan, fewer replicates are with Russia in 2006
+    west02 = rows[("no_911", "UZB", "2002", "WEST")]
+    assert float(west02["diff_lo"]) <= float(west02["diff"]) <= float(west02["diff_hi"])
+    assert float(west02["diff_hi"]) < -0.2  # without 9/11 Uzbekistan does not turn West in 2001-02
+    assert all(float(r["diff"]) == 0.0 for k, r in rows.items() if k[0] == "no_911" and int(k[2]) < 2001)  # nothing changes before the shock
     events = list(csv.DictReader((out / "events.csv").open()))
     assert len(events) == 2 * 5 and all(0 <= float(e["probability"]) <= 1 for e in events)
-    assert "no_andijan" in (out / "compare.md").read_text()
+    assert "no_911" in (out / "compare.md").read_text()
 
 
 def test_validate_resolve_prints_what_runs(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import HISTORY, ROOT
+from tests.conftest import HISTORY, ROOT, history_text_anywhere
 
 
 def omnibalance(*args: str) -> subprocess.CompletedProcess:
@@ -115,7 +115,7 @@ def test_existing_output_folder_is_not_touched(tmp_path):
     ],
 )
 def test_bad_scenario_fails_cleanly(tmp_path, edit, needle):
-    text = HISTORY.read_text()
+    text = history_text_anywhere()
     bad = tmp_path / "bad.yaml"
     bad.write_text(edit(text))
     (tmp_path / "data").symlink_to(HISTORY.parent / "data")

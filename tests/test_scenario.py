@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from sim.actors import CLIENTS, PATRONS
 from sim.errors import ScenarioError
-from sim.params import ModelParams
 from sim.scenario import CLIENT_KINDS, FORBIDDEN_KINDS, PATRON_KINDS, Rule, Scenario, load_scenario
+from tests.conftest import history_text_anywhere
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 HISTORY = SCENARIOS / "history.yaml"
@@ -27,7 +27,7 @@ SHOCK = "andijan"  # the shock the bad-input cases edit
 
 
 def history_text() -> str:
-    return HISTORY.read_text(encoding="utf-8")
+    return history_text_anywhere()
 
 
 def line_index(lines: list[str], pattern: str, start: int = 0) -> int:
@@ -100,7 +100,7 @@ def test_history_loads() -> None:
 def test_set_tau_takes_effect() -> None:
     scn = load_scenario(HISTORY, ["params.tau=2"])
     assert scn.params.tau == 2.0
-    defaults = ModelParams().model_dump()
+    defaults = load_scenario(HISTORY).params.model_dump()  # the scenario's own (calibrated) parameters
     assert {k: v for k, v in scn.params.model_dump().items() if k != "tau"} == {
         k: v for k, v in defaults.items() if k != "tau"
     }
@@ -117,7 +117,8 @@ def test_set_shock_magnitude_takes_effect() -> None:
 
 def test_set_nested_protection_keeps_other_defaults() -> None:
     scn = load_scenario(HISTORY, ["params.protection.RUS.insurgency=0.3"])
-    default = ModelParams().protection
+    own = load_scenario(HISTORY).params
+    default = own.protection
     assert scn.params.protection.RUS.insurgency == 0.3
     assert scn.params.protection.RUS.unrest == default.RUS.unrest
     assert scn.params.protection.RUS.elite == default.RUS.elite
@@ -125,7 +126,7 @@ def test_set_nested_protection_keeps_other_defaults() -> None:
     assert scn.params.protection.WEST == default.WEST
     assert scn.params.protection.CHN == default.CHN
     rest = {k: v for k, v in scn.params.model_dump().items() if k != "protection"}
-    assert rest == {k: v for k, v in ModelParams().model_dump().items() if k != "protection"}
+    assert rest == {k: v for k, v in own.model_dump().items() if k != "protection"}
 
 
 def test_several_overrides_apply_together() -> None:
