@@ -319,6 +319,19 @@ def _evaluate_batches(problem: Problem, X: np.ndarray, workers_map: Callable, ch
     return np.array([o["objective"] for o in out])
 
 
+def _propose_inside(problem: Problem, particles: np.ndarray, weights: np.ndarray, cov: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """``m`` perturbed particles inside the prior's support. Proposals outside it have prior
+    density zero and are redrawn without being simulated (Toni et al. 2009)."""
+    out: list[np.ndarray] = []
+    for _ in range(10_000):
+        pick = rng.choice(len(particles), size=4 * m, p=weights)
+        prop = particles[pick] + rng.multivariate_normal(np.zeros(particles.shape[1]), cov, size=4 * m)
+        out.extend(prop[((prop >= problem.lower) & (prop <= problem.upper)).all(axis=1)])
+        if len(out) >= m:
+            return np.array(out[:m])
+    raise OmnibalanceError("ABC-SMC: perturbed particles keep falling outside the prior's bounds")
+
+
 def _kernel_weights(new: np.ndarray, old: np.ndarray, old_w: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """Importance weights ``prior / sum_j w_j K(new | old_j)`` with a uniform prior (in optimiser space)."""
     inv = np.linalg.inv(cov)
@@ -373,13 +386,7 @@ def run_abc(problem: Problem, out: Path, workers_map: Callable, progress: bool =
             acc_d: list[float] = []
             while len(acc_x) < N and evals < budget.max_evaluations_per_generation:
                 m = min(2 * N, budget.max_evaluations_per_generation - evals)
-                pick = rng.choice(N, size=m, p=weights)
-                prop = particles[pick] + rng.multivariate_normal(np.zeros(d), cov, size=m)
-                inside = ((prop >= problem.lower) & (prop <= problem.upper)).all(axis=1)
-                prop = prop[inside]
-                if len(prop) == 0:
-                    evals += m
-                    continue
+                prop = _propose_inside(problem, particles, weights, cov, m, rng)
                 dd = _evaluate_batches(problem, prop, workers_map)
                 evals += m
                 ok = dd <= eps

@@ -45,6 +45,7 @@ class CalibrationTargets:
     spells: tuple[Spell, ...]
     until: int | None = None
     dejure_actors: tuple[str, ...] = field(default=("UZB",))
+    since: int | None = None  # score only years after this one (the out-of-window check)
 
     def cut(self, until: int | None) -> CalibrationTargets:
         """Only history up to and including ``until`` (``None``: all)."""
@@ -52,13 +53,13 @@ class CalibrationTargets:
             return self
         spans = tuple(replace(s, year_to=min(s.year_to, until)) for s in self.targets.spans if s.year_from <= until)
         events = tuple(e for e in self.targets.events if e.year <= until)
-        return CalibrationTargets(Targets(spans, events), self.spells, until, self.dejure_actors)
+        return CalibrationTargets(Targets(spans, events), self.spells, until, self.dejure_actors, self.since)
 
     def after(self, year: int) -> CalibrationTargets:
         """Only history strictly after ``year`` (the out-of-window check)."""
         spans = tuple(replace(s, year_from=max(s.year_from, year + 1)) for s in self.targets.spans if s.year_to > year)
         events = tuple(e for e in self.targets.events if e.year > year)
-        return CalibrationTargets(Targets(spans, events), self.spells, None, self.dejure_actors)
+        return CalibrationTargets(Targets(spans, events), self.spells, None, self.dejure_actors, year)
 
     def n_scored(self) -> int:
         return sum(s.year_to - s.year_from + 1 for s in self.targets.spans if s.scored)
@@ -123,7 +124,11 @@ def loss_components(
         beta: The parameter set's choice precision (for the penalty).
         w: Weights.
     """
-    in_window = years <= tg.until if tg.until is not None else np.ones(len(years), dtype=bool)
+    in_window = np.ones(len(years), dtype=bool)
+    if tg.until is not None:
+        in_window &= years <= tg.until
+    if tg.since is not None:
+        in_window &= years > tg.since
     acc, scored = _accepted_mask(tg, years)
     scored &= in_window[:, None]
     hit_cells = np.take_along_axis(acc[None], stance[..., None].astype(np.int64), axis=-1)[..., 0]  # [R, Y, C]
