@@ -411,6 +411,7 @@ def run_abc(problem: Problem, out: Path, workers_map: Callable, progress: bool =
         _write_json(out / "abc_state.json", {"names": problem.names, "history": history})
         bar.update(1)
     bar.close()
+    _write_json(out / "abc_state.json", {"names": problem.names, "history": history})  # including why it stopped, if it did
     best = int(np.argmin(dist))
     return {"particles": particles, "weights": weights, "distance": dist, "history": history,
             "x": particles[best], "values": problem.to_values(particles[best]), "fun": float(dist[best]), "seconds": time.perf_counter() - t0}
