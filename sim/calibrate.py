@@ -158,8 +158,9 @@ class Problem:
     so the prior is uniform over the box ``self.lower``–``self.upper``.
     """
 
-    def __init__(self, spec: CalibrationSpec, scenario_path: Path, targets: CalibrationTargets):
+    def __init__(self, spec: CalibrationSpec, scenario_path: Path, targets: CalibrationTargets, fixed: dict[str, Any] | None = None):
         self.spec = spec
+        self.fixed = dict(fixed or {})
         self.scenario_path = scenario_path
         self.targets = targets
         self.names = list(spec.parameters)
@@ -185,6 +186,8 @@ class Problem:
                 "uniforms": batch_uniforms(seeds, exo.n_steps, N_CLIENTS),
                 "base": scn.params.model_dump(),
             }
+            for name, value in self.fixed.items():  # parameters held fixed (ablations)
+                _set_dotted(self._state["base"], name, value)
         return self._state
 
     def start(self) -> np.ndarray:

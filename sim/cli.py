@@ -83,7 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) and plots for a finished sweep")
     an.add_argument("sweep_dir", type=Path, help="the sweep folder")
     an.add_argument("--method", choices=("sobol", "morris"), default=None, help="index to compute (needs a design made for it); default: the design's, else rank correlations")
+    vm = sub.add_parser("validate-model", help="ablations, causal signatures, rival theory, proper scores: a validation report")
+    vm.add_argument("--spec", type=Path, default=Path("calibration/spec.yaml"), help="calibration spec whose parameters the ablations refit")
+    vm.add_argument("--out", type=Path, default=None, help="output folder (default outputs/validation-<timestamp>/)")
+    vm.add_argument("--replicates", type=_positive, default=400, help="replicates per counterfactual (default 400)")
+    vm.add_argument("--maxiter", type=_positive, default=15, help="DE generations per ablation refit (default 15)")
+    vm.add_argument("--popsize", type=_positive, default=6, help="DE population per parameter (default 6)")
+    vm.add_argument("--workers", type=_positive, default=None, help="processes (default: all cores)")
+    vm.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     return p
+
+
+def _cmd_validate_model(args: argparse.Namespace) -> int:
+    from sim.outputs import default_out
+    from sim.validation import validate_model
+
+    out = args.out or default_out("validation")
+    validate_model(args.spec, out, replicates=args.replicates, maxiter=args.maxiter, popsize=args.popsize, workers=args.workers, progress=not args.quiet)
+    print(f"wrote {out}/ (report.md, validation.json, reliability.png, ablations/)")
+    return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -191,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_compare(args)
         if args.command == "calibrate":
             return _cmd_calibrate(args)
+        if args.command == "validate-model":
+            return _cmd_validate_model(args)
         if args.command == "sweep":
             return _cmd_sweep(args)
         if args.command == "analyze":
