@@ -44,6 +44,10 @@ ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "no de jure stickiness": ("memberships follow the stance at once", {"dejure_sticky": False}),
 }
 
+#: A counterfactual effect on a share counts only if its whole 95% interval is at least this large
+#: (five percentage points): an interval that merely excludes zero can be a negligible effect.
+MATERIAL = 0.05
+
 #: A mechanism counts as "needed by the data" if switching it off worsens the refitted objective by more than this.
 NEEDED_MARGIN = 0.02
 
@@ -90,7 +94,7 @@ def signatures(history: Path, rule: Rule | None, params: dict[str, Any] | None, 
     w = (years >= 2005) & (years <= 2007)
     de_facto = _effect((alt["stance"][:, w, uzb] == Stance.RUS).mean(axis=1), (base["stance"][:, w, uzb] == Stance.RUS).mean(axis=1), rng)
     de_jure = _effect(alt["bloc"][:, w, uzb].mean(axis=1), base["bloc"][:, w, uzb].mean(axis=1), rng)
-    agree = de_facto["hi"] < 0 or de_jure["hi"] < 0
+    agree = de_facto["hi"] < -MATERIAL or de_jure["hi"] < -MATERIAL
     out.append({"claim": "Andijan and the Western reaction to it drove the 2005 turn to Russia", "source": "Fumagalli 2007; November 2005 treaty reports",
                 "test": "remove Andijan; Uzbekistan's alignment with Russia 2005-07 should fall, de facto or de jure",
                 "result": f"de facto share with Russia {de_facto['effect']:+.3f} [{de_facto['lo']:+.3f}, {de_facto['hi']:+.3f}]; CSTO membership {de_jure['effect']:+.3f} [{de_jure['lo']:+.3f}, {de_jure['hi']:+.3f}]",
@@ -102,7 +106,7 @@ def signatures(history: Path, rule: Rule | None, params: dict[str, Any] | None, 
     eff = _effect((alt["stance"][:, w, uzb] == Stance.RUS).mean(axis=1), (base["stance"][:, w, uzb] == Stance.RUS).mean(axis=1), rng)
     out.append({"claim": "The cooling after Medvedev's election drove the 2008 turn away from Russia", "source": "seed article comparing Russia-Kazakhstan and Russia-Uzbekistan relations",
                 "test": "remove the Medvedev chill; Uzbekistan's share with Russia 2008-10 should rise",
-                "result": f"share with Russia 2008-10 {eff['effect']:+.3f} [{eff['lo']:+.3f}, {eff['hi']:+.3f}]", "agrees": eff["lo"] > 0})
+                "result": f"share with Russia 2008-10 {eff['effect']:+.3f} [{eff['lo']:+.3f}, {eff['hi']:+.3f}]", "agrees": eff["lo"] > MATERIAL})
 
     # 3. Security cooperation with Russia tracked the threat Tashkent faced.
     exo = base["exo"]
@@ -274,7 +278,9 @@ def _report(r: dict[str, Any], spec_path: Path) -> str:
     L += ["", f"Fit loss = the calibration objective without the prior on beta (lower is better). A mechanism is 'needed' when switching it off "
           f"and refitting worsens the fit loss by more than {NEEDED_MARGIN}; the last row refits the full model without the prior on beta, "
           "so the difference between its row and the first shows what that prior costs in fit and what beta the data alone would choose.", "",
-          "## 2-3. Causal signatures, and the rival theory", ""]
+          "## 2-3. Causal signatures, and the rival theory", "",
+          f"A claim about an effect counts as reproduced only if the whole 95% interval of the effect is at least {MATERIAL:.2f} "
+          "(five percentage points) in the claimed direction; the correlation claim needs an interval above zero.", ""]
     for theory, sigs in r["signatures"].items():
         if not sigs:
             continue
