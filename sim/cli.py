@@ -30,6 +30,16 @@ def _seed(text: str) -> int:
     return n
 
 
+def _port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got '{text}'") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     p = argparse.ArgumentParser(prog="omnibalance", description="Agent-based simulator of Central Asian alignments, 1991-2016.")
@@ -91,7 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("--popsize", type=_positive, default=6, help="DE population per parameter (default 6)")
     vm.add_argument("--workers", type=_positive, default=None, help="processes (default: all cores)")
     vm.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    dash = sub.add_parser("dashboard", help="serve the student dashboard (Solara, Mesa SolaraViz) on 127.0.0.1")
+    dash.add_argument("--scenario", type=Path, default=None, help="scenario to open first (default scenarios/history.yaml)")
+    dash.add_argument("--port", type=_port, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
     return p
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from sim.dashboard import serve
+
+    return serve(args.scenario, args.port)
 
 
 def _cmd_validate_model(args: argparse.Namespace) -> int:
@@ -209,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_compare(args)
         if args.command == "calibrate":
             return _cmd_calibrate(args)
+        if args.command == "dashboard":
+            return _cmd_dashboard(args)
         if args.command == "validate-model":
             return _cmd_validate_model(args)
         if args.command == "sweep":

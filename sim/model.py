@@ -36,7 +36,7 @@ class AlignmentModel(mesa.Model):
     ) -> None:
         seed = int(seed)  # SolaraViz hands seeds over as strings
         super().__init__(rng=seed)
-        self.scenario = scenario
+        self.spec = scenario  # not "scenario": mesa 3.5 reserves Model.scenario
         self.rule: Rule = scenario.rule
         self.theta = stack_params([params or scenario.params])
         self.exo = exo if exo is not None else compile_scenario(scenario)
