@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from sim import __version__
-from sim.actors import CLIENTS, N_CLIENTS, N_STANCES, Patron
+from sim.actors import CLIENTS, N_CLIENTS, N_STANCES, STANCES, Patron
 from sim.ensemble import RunResult, expand_theta, simulate
 from sim.fit import Targets, load_targets, score
 from sim.inputs import Exogenous, compile_scenario
@@ -180,6 +180,4 @@ def run_scenario(
 
 
 def _names(stances: frozenset[int]) -> list[str]:
-    from sim.actors import STANCES
-
     return [STANCES[s] for s in stances]

@@ -39,7 +39,7 @@ from sim.inputs import Exogenous, compile_scenario
 from sim.params import stack_params
 from sim.randomness import batch_uniforms, run_seed
 from sim.resolve import load_spec_file, locate, resolve
-from sim.scenario import Scenario, apply_set, resolve_data, validate_data  # noqa: F401
+from sim.scenario import Scenario, apply_set, resolve_data, validate_data
 
 
 class Dimension(BaseModel):
