@@ -3,9 +3,7 @@ bootstrap intervals, event probabilities, a fan chart and a readable report."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from sim.actors import CLIENTS, N_CLIENTS, STANCES, Patron
 from sim.ensemble import expand_theta, simulate
 from sim.fit import EVENT_TOLERANCE, Targets, event_years, load_targets
 from sim.inputs import compile_scenario
-from sim.outputs import atomic_folder, git_commit, write_json
+from sim.outputs import atomic_folder, git_commit, write_csv, write_json
 from sim.params import stack_params
 from sim.randomness import batch_uniforms, run_seed
 from sim.scenario import Scenario, load_scenario, scenario_hash
@@ -141,8 +139,8 @@ def compare(
             })
 
     with atomic_folder(out) as tmp:
-        _write_csv(tmp / "compare.csv", rows)
-        _write_csv(tmp / "events.csv", ev_rows)
+        write_csv(tmp / "compare.csv", rows)
+        write_csv(tmp / "events.csv", ev_rows)
         from sim.plots import plot_compare
 
         plot_compare(years, [e[0] for e in effects], np.stack([e[1] for e in effects]) if effects else np.zeros((0, len(years), N_CLIENTS, len(STANCES))),
@@ -168,14 +166,6 @@ def _unique(names: list[str]) -> list[str]:
         seen[n] = seen.get(n, 0) + 1
         out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
     return out
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
 
 
 def _fmt(d: float, lo: float, hi: float) -> str:

@@ -92,6 +92,18 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_csv(path: Path, rows: list[dict[str, Any]], fieldnames: list[str] | None = None) -> None:
+    """Write rows as CSV atomically (header from the first row unless ``fieldnames`` is given)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fieldnames or list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON atomically (temporary file, then rename)."""
     write_text(path, json.dumps(obj, indent=2, default=str) + "\n")

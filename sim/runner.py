@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import os
 import platform
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from sim.ensemble import RunResult, expand_theta, simulate
 from sim.fit import Targets, load_targets, score
 from sim.inputs import Exogenous, compile_scenario
 from sim.model import AlignmentModel
-from sim.outputs import atomic_folder, git_commit, summary_rows, trajectory_schema, trajectory_table, write_json
+from sim.outputs import atomic_folder, git_commit, summary_rows, trajectory_schema, trajectory_table, write_csv, write_json
 from sim.params import stack_params
 from sim.randomness import batch_uniforms, run_seed
 from sim.scenario import Scenario, scenario_hash
@@ -64,7 +62,7 @@ def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int], engine: str) -> R
     return simulate(exo, th, scn.rule, batch_uniforms(np.array(seeds), exo.n_steps, N_CLIENTS))
 
 
-def _decimal_time(exo: Exogenous, scn: Scenario) -> np.ndarray:
+def _decimal_time(scn: Scenario) -> np.ndarray:
     cal = scn.calendar
     return cal.years() + (cal.quarters() - 1) / 4.0
 
@@ -124,12 +122,7 @@ def run_scenario(
             if writer is not None:
                 writer.close()
 
-        rows = summary_rows(year_end, years)
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-        (tmp / "summary.csv").write_text(buf.getvalue(), encoding="utf-8")
+        write_csv(tmp / "summary.csv", summary_rows(year_end, years))
 
         fit = score(year_end, year_end_bloc, years, targets)
         fit["replicates"] = R
@@ -138,7 +131,7 @@ def run_scenario(
         if plot:
             from sim.plots import plot_alignment
 
-            time = _decimal_time(exo, scn)
+            time = _decimal_time(scn)
             tg = [
                 {"actor": s.actor, "year_from": s.year_from, "year_to": s.year_to, "accepted": sorted(_names(s.accepted)), "scored": "yes" if s.scored else "transition"}
                 for s in targets.spans

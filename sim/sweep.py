@@ -426,9 +426,6 @@ def analyze(out: Path, method: str | None = None) -> dict[str, Any]:
     ``sobol`` needs a sobol (Saltelli) design, ``morris`` a morris design; any design also gets
     Spearman rank correlations and outcome-vs-input scatter plots.
     """
-    import csv
-    import io
-
     from scipy.stats import spearmanr
 
     out = Path(out)
@@ -471,13 +468,9 @@ def analyze(out: Path, method: str | None = None) -> dict[str, Any]:
             for j, n in enumerate(names):
                 rows.append({"outcome": o, "input": n, "index": "mu_star", "value": float(r["mu_star"][j]), "conf": float(r["mu_star_conf"][j])})
                 rows.append({"outcome": o, "input": n, "index": "sigma", "value": float(r["sigma"][j]), "conf": ""})
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["outcome", "input", "index", "value", "conf"])
-    w.writeheader()
-    w.writerows(rows)
-    from sim.outputs import write_text
+    from sim.outputs import write_csv
 
-    write_text(out / "sensitivity.csv", buf.getvalue())
+    write_csv(out / "sensitivity.csv", rows, ["outcome", "input", "index", "value", "conf"])
     _plot_sensitivity(rows, names, method, out / "sensitivity.png")
     _plot_scatter(X, Y, names, out / "scatter.png")
     return {"method": method or "spearman", "rows": rows}
