@@ -7,7 +7,7 @@ axis ``K``.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class Stance(IntEnum):
@@ -38,12 +38,18 @@ class Client(IntEnum):
 
 
 class Threat(IntEnum):
-    """Threats to a client regime's survival (David 1991: internal threats included)."""
+    """Threats to a client regime's survival (David 1991: internal threats included).
+
+    ``REGIME_CHANGE`` is the threat of an externally backed change of regime (a colour
+    revolution the West is seen to back): it comes from a patron, and other patrons can
+    protect against it (Fumagalli 2007).
+    """
 
     INSURGENCY = 0
     UNREST = 1
     ELITE = 2
     EXTERNAL = 3
+    REGIME_CHANGE = 4
 
 
 class AllianceStatus(IntEnum):
@@ -52,6 +58,13 @@ class AllianceStatus(IntEnum):
     NONE = 0  # not a de jure member of the Russian-led military bloc
     TRUE = 1  # de jure member and de facto aligned with Russia
     PAPER = 2  # de jure member whose de facto stance is elsewhere
+
+
+class Rule(StrEnum):
+    """The decision rule client leaders follow."""
+
+    OMNIBALANCING = "omnibalancing"
+    BALANCE_OF_THREAT = "balance_of_threat"
 
 
 STANCES: tuple[str, ...] = tuple(s.name for s in Stance)

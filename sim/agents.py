@@ -2,7 +2,9 @@
 
 Each agent calls the same pure functions as the ensemble runner
 (:mod:`sim.dynamics`, :mod:`sim.decision`) on its own slice of the arrays, so
-the readable agent-based model and the fast path cannot drift apart.
+the readable agent-based model and the fast path cannot drift apart. A client
+agent owns its state: its stance, its leader's preference shocks, his personal
+ties with the patrons' leaders, and its de jure commitments.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from sim.actors import Client, Patron, Stance
 from sim.decision import choice_probabilities, sample_stance, utilities
-from sim.dynamics import OFFER_RULES, PatronOffer, update_commitments
+from sim.dynamics import OFFER_RULES, PatronOffer, initial_commitments, initial_ties, preference_noise, update_commitments, update_ties
 
 if TYPE_CHECKING:
     from sim.model import AlignmentModel
@@ -47,31 +49,31 @@ class ClientAgent(mesa.Agent):
         self.stance = stance
         self.next_stance = stance
         self.probs = np.zeros(len(Stance))
+        self.noise: np.ndarray | None = None  # [1, 1, S] preference shocks
+        self.ties = initial_ties(model.exo, 1)[:, client : client + 1]  # [1, 1, P]
+        memory, member = initial_commitments(model.exo, 1)
+        self.memory, self.member = memory[:, client : client + 1], member[:, client : client + 1]  # [1, 1, J]
 
     def step(self) -> None:
         """Score each stance against this quarter's threats and offers; draw the next stance."""
         m, c = self.model, self.client
-        u = utilities(
-            m.rule,
-            m.env.client(c),
-            m.offers.client(c),
-            m.stances[:, c : c + 1],
-            m.member[:, c : c + 1],
-            m.exo.instrument_patron,
-            m.theta,
-        )
+        t = m.step_index
+        env = m.env.client(c)
+        self.ties = np.where(env.tie_reset, 0.0, self.ties)
+        self.noise = preference_noise(self.noise, m.draws.normal[:, t, c : c + 1], m.theta)
+        prev = np.array([[self.stance]], dtype=np.int8)
+        u = utilities(m.rule, env, m.offers.client(c), prev, self.member, self.ties, self.noise, m.exo, m.theta)
         probs = choice_probabilities(u, m.theta.beta)
         self.probs = probs[0, 0]
-        self.next_stance = Stance(int(sample_stance(probs, m.uniforms[m.step_index, c : c + 1][None])[0, 0]))
+        self.next_stance = Stance(int(sample_stance(probs, m.draws.uniform[:, t, c : c + 1])[0, 0]))
 
     def advance(self) -> None:
-        """Adopt the chosen stance and take any de jure act it leads to."""
+        """Adopt the chosen stance, take any de jure act it leads to, and update the leader's ties."""
         m, c = self.model, self.client
         self.stance = self.next_stance
         stance = np.array([[self.stance]], dtype=np.int8)
-        available = m.available[:, c : c + 1]
-        memory, member = update_commitments(
-            m.memory[:, c : c + 1], m.member[:, c : c + 1], stance, available, m.exo.instrument_renewal[m.step_index], m.exo, m.theta
+        t = m.step_index
+        self.memory, self.member = update_commitments(
+            self.memory, self.member, stance, m.available[:, c : c + 1], m.exo.instrument_renewal[t], m.exo, m.theta, first=t == 0
         )
-        m.next_memory[:, c : c + 1] = memory
-        m.next_member[:, c : c + 1] = member
+        self.ties = update_ties(self.ties, stance, m.theta)

@@ -27,7 +27,7 @@ from sim.errors import OmnibalanceError, ScenarioError
 from sim.inputs import compile_scenario
 from sim.loss import CalibrationTargets, LossWeights, load_calibration_targets, loss_components
 from sim.params import ModelParams, Theta, stack_params
-from sim.randomness import batch_uniforms, run_seed
+from sim.randomness import batch_draws, run_seed
 from sim.resolve import load_spec_file, locate
 from sim.scenario import Rule, load_scenario
 from sim.yamlio import load_yaml
@@ -80,6 +80,8 @@ class LossWeightsSpec(BaseModel):
     stance: float = Field(1.0, ge=0)
     timing: float = Field(0.5, ge=0)
     dejure: float = Field(0.5, ge=0)
+    acts: float = Field(0.5, ge=0, description="Weight of the quarterly timing of the dated acts.")
+    switches: float = Field(0.01, ge=0, description="Weight of each stance change per run beyond history's realignments.")
     logp: float = Field(0.05, ge=0)
     beta: float = Field(0.05, ge=0, description="Penalty weight on log(beta / beta_reference)^2.")
     beta_reference: float = Field(12.0, gt=0)
@@ -183,7 +185,7 @@ class Problem:
             seeds = np.array([run_seed(self.spec.seed, r) for r in range(self.spec.replicates)])
             self._state = {
                 "scenario": scn, "rule": rule, "exo": exo, "years": years, "steps": steps,
-                "uniforms": batch_uniforms(seeds, exo.n_steps, N_CLIENTS),
+                "draws": batch_draws(seeds, exo.n_steps, N_CLIENTS),
                 "base": scn.params.model_dump(),
             }
             for name, value in self.fixed.items():  # parameters held fixed (ablations)
@@ -225,18 +227,16 @@ class Problem:
         plist = [self.params(x) for x in X]
         th = stack_params(plist)
         th = Theta({k: np.repeat(v, R, axis=0) for k, v in th.__dict__.items() if k != "size"})
-        u = np.tile(st["uniforms"], (len(X), 1, 1))
+        u = st["draws"].tile(len(X))
         res = simulate(st["exo"], th, st["rule"], u, full=False, probs_steps=st["steps"])
-        rus_mil = (st["exo"].instrument_patron == 0) & st["exo"].instrument_military
-        stance = res.stance[:, st["steps"]]
-        bloc = res.member[:, st["steps"]][..., rus_mil].any(axis=-1)
         probs = np.asarray(res.probs)  # [R*n, Y, C, S]
         w = LossWeights(**self.spec.weights.model_dump())
         tg = targets or self.targets
+        cal = st["scenario"].calendar
         out = []
         for i, p in enumerate(plist):
             sl = slice(i * R, (i + 1) * R)
-            out.append(loss_components(stance[sl], bloc[sl], probs[sl], st["years"], tg, p.beta, w))
+            out.append(loss_components(res.stance[sl], res.member[sl], probs[sl], cal, st["exo"], tg, p.beta, w))
         return out
 
     def __call__(self, x: np.ndarray) -> float:

@@ -13,7 +13,7 @@ from sim.actors import CLIENTS, N_CLIENTS, N_STANCES
 from sim.ensemble import simulate
 from sim.fit import load_targets
 from sim.params import ModelParams, Theta, stack_params
-from sim.randomness import batch_uniforms, run_seed
+from sim.randomness import batch_draws, run_seed
 
 PREDICTIVE_RUNS = 400
 
@@ -116,7 +116,7 @@ def predictive(problem, samples: np.ndarray, weights: np.ndarray | None, best_x:
         plist = [problem.params(best_x)] * PREDICTIVE_RUNS
     th: Theta = stack_params(plist)
     seeds = np.array([run_seed(10_000 + problem.spec.seed, r) for r in range(PREDICTIVE_RUNS)])
-    res = simulate(exo, th, st["rule"], batch_uniforms(seeds, exo.n_steps, N_CLIENTS), full=False)
+    res = simulate(exo, th, st["rule"], batch_draws(seeds, exo.n_steps, N_CLIENTS), full=False)
     shares = np.stack([(res.stance == s).mean(axis=0) for s in range(N_STANCES)], axis=-1)
     status = np.stack([(res.status == s).mean(axis=0) for s in range(3)], axis=-1)
     cal = scn.calendar

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from sim import __version__
-from sim.actors import CLIENTS, N_CLIENTS, STANCES, Patron
+from sim.actors import CLIENTS, N_CLIENTS, STANCES
 from sim.ensemble import expand_theta, simulate
 from sim.fit import EVENT_TOLERANCE, Targets, event_years, load_targets
 from sim.inputs import compile_scenario
 from sim.outputs import atomic_folder, git_commit, write_csv, write_json
 from sim.params import stack_params
-from sim.randomness import batch_uniforms, run_seed
+from sim.randomness import Draws, batch_draws, run_seed
 from sim.scenario import Scenario, load_scenario, scenario_hash
 
 #: Bootstrap resamples for the intervals.
@@ -34,18 +34,17 @@ class ScenarioRuns:
     bloc: np.ndarray  # [R, Y, C] bool year-end membership of Russia's military bloc
 
 
-def run_year_ends(scn: Scenario, uniforms: np.ndarray, chunk: int = 5000) -> tuple[np.ndarray, np.ndarray]:
-    """Year-end stances and Russian-bloc membership of ``len(uniforms)`` runs."""
+def run_year_ends(scn: Scenario, draws: Draws, chunk: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """Year-end stances and Russian-bloc membership of ``len(draws)`` runs."""
     exo = compile_scenario(scn)
     _, steps = scn.calendar.year_end_steps()
     th = stack_params([scn.params])
-    rus_mil = (exo.instrument_patron == Patron.RUS) & exo.instrument_military
     stance, bloc = [], []
-    for lo in range(0, len(uniforms), chunk):
-        u = uniforms[lo : lo + chunk]
+    for lo in range(0, len(draws), chunk):
+        u = draws.take(slice(lo, lo + chunk))
         res = simulate(exo, expand_theta(th, len(u)), scn.rule, u, full=False)
         stance.append(res.stance[:, steps])
-        bloc.append(res.member[:, steps][..., rus_mil].any(axis=-1))
+        bloc.append(res.member[:, steps][..., exo.bloc].any(axis=-1))
     return np.concatenate(stance), np.concatenate(bloc)
 
 
@@ -97,10 +96,10 @@ def compare(
 
             raise ScenarioError(p, f"runs {s.start}-{s.end}, but BASE runs {cal.start}-{cal.end}; common random numbers need one calendar", field="start")
     years, _ = cal.year_end_steps()
-    uniforms = batch_uniforms(seeds, cal.n_steps, N_CLIENTS)
+    draws = batch_draws(seeds, cal.n_steps, N_CLIENTS)
     runs: list[ScenarioRuns] = []
     for name, p, scn in tqdm(list(zip(names, paths, scenarios, strict=True)), desc="scenarios", unit="scn", disable=not progress, leave=False):
-        st, bloc = run_year_ends(scn, uniforms)
+        st, bloc = run_year_ends(scn, draws)
         runs.append(ScenarioRuns(name, p, scn, st, bloc))
 
     rng = np.random.default_rng(np.random.SeedSequence(root, spawn_key=(2**31 - 1,)))

@@ -39,9 +39,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from sim.actors import CLIENTS, N_CLIENTS, N_STANCES, STANCES, Patron
+from sim.actors import CLIENTS, N_CLIENTS, N_STANCES, STANCES
 from sim.errors import OmnibalanceError
 from sim.params import ModelParams
+from sim.scenario import EVENT_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -74,7 +75,7 @@ MARKED_SHOCKS = {
 }
 
 #: The parameters the dashboard has sliders for (bounds and explanations come from :class:`ModelParams`).
-SLIDER_PARAMS = ("tau", "rho", "beta", "chi", "gamma", "court", "defiance", "self_reliance", "pressure_base")
+SLIDER_PARAMS = ("tau", "rho", "beta", "chi", "gamma", "court", "defiance", "self_reliance", "pressure_base", "hostility", "tie_weight", "noise_sd")
 _SLIDER_STEP = {"beta": 0.5, "tau": 0.1}
 
 
@@ -93,11 +94,12 @@ SHOCK_GROUPS: tuple[ShockGroup, ...] = (
     ShockGroup(
         "colour_revolutions",
         "Colour revolutions (2003-05)",
-        ("rose_revolution", "orange_revolution", "tulip_revolution", "tulip_revolution_kgz"),
-        "Unrest contagion from Georgia, Ukraine and Kyrgyzstan, and the Tulip Revolution itself.",
+        ("rose_revolution", "orange_revolution", "tulip_revolution", "tulip_revolution_far", "tulip_revolution_kgz"),
+        "Contagion from Georgia, Ukraine and Kyrgyzstan (a regime-change threat where the West is hostile), and the Tulip Revolution itself.",
     ),
     ShockGroup("andijan", "Andijan (May 2005)", ("andijan",), "Uprising and massacre in Uzbekistan: unrest, and repression that draws Western pressure."),
-    ShockGroup("medvedev", "Medvedev chill (2008)", ("medvedev",), "Karimov's affinity for Moscow falls after Medvedev's election."),
+    ShockGroup("medvedev", "Medvedev's presidency (2008-12)", ("medvedev", "putin_return"),
+               "A change of leader in Moscow breaks Karimov's personal ties with the Kremlin (off: Putin stays; on/off only, its size is tie_weight)."),
 )
 OIL_HELP = "Brent as history (off: held at its 1991-98 mean from 1999, so Russia's means stay small)."
 
@@ -187,7 +189,8 @@ def build_overrides(
         on, magnitude = shocks[g.key]
         for sid in g.ids:
             if sid in present:
-                m = float(min(max(float(magnitude), 0.0), 10.0)) if on else 0.0
+                scalable = not (set(present[sid].effects) & set(EVENT_KINDS))  # a leader change happens or not
+                m = (float(min(max(float(magnitude), 0.0), 10.0)) if scalable else 1.0) if on else 0.0
                 if m != present[sid].magnitude:
                     values[f"shocks.{sid}.magnitude"] = m
     if oil_boom is not None:
@@ -259,7 +262,7 @@ def _run_cached(path: str, mtime: int, overrides: tuple[str, ...], replicates: i
     from sim.fit import load_targets, score
     from sim.inputs import compile_scenario
     from sim.params import stack_params
-    from sim.randomness import batch_uniforms, run_seed
+    from sim.randomness import batch_draws, run_seed
     from sim.scenario import load_scenario
 
     del mtime  # part of the cache key only
@@ -270,14 +273,14 @@ def _run_cached(path: str, mtime: int, overrides: tuple[str, ...], replicates: i
     R = replicates
     seeds = np.array([run_seed(root, r) for r in range(R)])
     theta = expand_theta(stack_params([scn.params]), R)
-    res = simulate(exo, theta, scn.rule, batch_uniforms(seeds, exo.n_steps, N_CLIENTS), full=False)
+    res = simulate(exo, theta, scn.rule, batch_draws(seeds, exo.n_steps, N_CLIENTS), full=False)
     cal = scn.calendar
     years, ye_steps = cal.year_end_steps()
     shares = np.stack([(res.stance == s).mean(axis=0) for s in range(N_STANCES)], axis=-1)
     status_shares = np.stack([(res.status == s).mean(axis=0) for s in range(len(STATUS_NAMES))], axis=-1)
-    csto = [j for j in range(len(exo.instrument_ids)) if exo.instrument_patron[j] == Patron.RUS and exo.instrument_military[j]]
+    csto = np.flatnonzero(exo.bloc)
     ye_stance = res.stance[:, ye_steps]
-    ye_bloc = res.member[:, ye_steps][..., csto].any(axis=-1) if csto else np.zeros(ye_stance.shape, dtype=bool)
+    ye_bloc = res.member[:, ye_steps][..., csto].any(axis=-1) if len(csto) else np.zeros(ye_stance.shape, dtype=bool)
     targets = load_targets()
     fit = score(ye_stance, ye_bloc, years, targets)
     seconds = time.perf_counter() - started

@@ -1,7 +1,7 @@
 """The decision rules: how a client leader scores each stance and chooses one.
 
 Pure, vectorised functions over arrays ``[b, C, ...]`` (runs, clients). The
-rule is pluggable: :data:`RULES` maps a :class:`~sim.scenario.Rule` to its
+rule is pluggable: :data:`RULES` maps a :class:`~sim.actors.Rule` to its
 hazard function, and everything else in the leader's utility is shared, so
 two rules can be scored on the same history.
 """
@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.actors import N_PATRONS, N_STANCES, N_THREATS, Stance, Threat
-from sim.dynamics import Environment, Offers, protection_needed
+from sim.actors import N_PATRONS, N_STANCES, N_THREATS, Rule, Stance, Threat
+from sim.dynamics import Environment, Offers, dependence, russian_forces
+from sim.inputs import Exogenous
 from sim.params import Theta
-from sim.scenario import Rule
 
 
 def sum_last(x: np.ndarray) -> np.ndarray:
@@ -67,44 +67,55 @@ def _stance_protection(offers: Offers) -> np.ndarray:
     return np.concatenate([prot, pad], axis=2)
 
 
-def effective_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
-    """``[b, C, S, K]``: each threat left after the aligned patron's protection.
+def _per_stance(x: np.ndarray, nonaligned: np.ndarray | float = 0.0) -> np.ndarray:
+    """Extend a ``[b, C, P]`` patron array to ``[b, C, S]`` with a value for NONALIGNED."""
+    out = np.empty(x.shape[:2] + (N_STANCES,))
+    out[..., :N_PATRONS] = x
+    out[..., Stance.NONALIGNED] = nonaligned
+    return out
 
-    External threat posed by a patron is not reduced by aligning with that
-    same patron; the aligned patron's normative pressure adds to unrest.
+
+def effective_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
+    """``[b, C, S, K]``: each threat left under each stance.
+
+    The regime first absorbs its self-reliant share of every threat; the aligned patron's
+    protection then reduces the rest. The external threat a patron itself poses is not
+    reduced by aligning with that patron, and aligning with a patron that pushes regime
+    change (``exposure``) worsens the regime-change threat instead of reducing it.
     """
-    prot = _stance_protection(offers) * protection_needed(env, th)[:, :, None, None]
-    T = env.threat[:, :, None, :]
-    eff = T * (1.0 - prot)
-    own = np.zeros(env.patron_threat.shape[:2] + (N_STANCES,))
-    own[..., :N_PATRONS] = env.patron_threat
+    keep = 1.0 - env.self_reliance  # [b, C]
+    T = env.threat * keep[..., None]
+    prot = _stance_protection(offers)
+    eff = T[:, :, None, :] * (1.0 - prot)
+    own = _per_stance(env.patron_threat * keep[..., None])
     ext = prot[..., Threat.EXTERNAL]
-    eff[..., Threat.EXTERNAL] = (env.threat[:, :, None, Threat.EXTERNAL] - own) * (1.0 - ext) + own
-    pressure = np.zeros_like(own)
-    pressure[..., :N_PATRONS] = offers.pressure
-    eff[..., Threat.UNREST] += th.lambda_pressure[..., None] * pressure
+    eff[..., Threat.EXTERNAL] = (T[:, :, None, Threat.EXTERNAL] - own) * (1.0 - ext) + own
+    eff[..., Threat.REGIME_CHANGE] *= 1.0 + _per_stance(offers.exposure)
     return np.maximum(eff, 0.0)
 
 
 def hazard_omnibalancing(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
-    """``[b, C, S]``: regime hazard ``1 - exp(-rho * K * M_tau(T~(s)))`` over all ``K`` threats.
+    """``[b, C, S]``: regime hazard ``rho * K * M_tau(T~(s))`` over all ``K`` threats.
 
     ``M_tau`` is :func:`pressing_threat`: at ``tau = 0``, ``K * M`` is the sum
-    of the effective threats (each an independent source of regime failure);
-    with large ``tau`` it is ``K`` times the most pressing one. With internal
-    threats switched off (an ablation) only the external threat is left and the
-    rule reduces exactly to :func:`hazard_balance_of_threat`.
+    of the effective threats (independent competing risks); with large ``tau`` it
+    is ``K`` times the most pressing one. The hazard is a rate, linear in the
+    threats, so it does not saturate: a threat twice as large weighs twice as much
+    however large the others are. With internal threats switched off (an ablation)
+    only the external threat is left and the rule reduces exactly to
+    :func:`hazard_balance_of_threat`.
     """
     eff = effective_threat(env, offers, th)
-    omni = 1.0 - np.exp(-th.rho[..., None] * N_THREATS * pressing_threat(eff, th.tau[..., None]))
-    walt = 1.0 - np.exp(-th.rho[..., None] * eff[..., Threat.EXTERNAL])
-    return np.where(th.internal_threats[..., None] > 0.5, omni, walt)
+    if not (th.internal_threats > 0.5).all():
+        walt = th.rho[..., None] * eff[..., Threat.EXTERNAL]
+        omni = th.rho[..., None] * N_THREATS * pressing_threat(eff, th.tau[..., None])
+        return np.where(th.internal_threats[..., None] > 0.5, omni, walt)
+    return th.rho[..., None] * N_THREATS * pressing_threat(eff, th.tau[..., None])
 
 
 def hazard_balance_of_threat(env: Environment, offers: Offers, th: Theta) -> np.ndarray:
     """``[b, C, S]``: Walt's rival: only external threats (power x proximity x intent) count."""
-    eff = effective_threat(env, offers, th)[..., Threat.EXTERNAL]
-    return 1.0 - np.exp(-th.rho[..., None] * eff)
+    return th.rho[..., None] * effective_threat(env, offers, th)[..., Threat.EXTERNAL]
 
 
 HazardRule = Callable[[Environment, Offers, Theta], np.ndarray]
@@ -116,41 +127,48 @@ RULES: dict[Rule, HazardRule] = {
 }
 
 
-def _per_stance(x: np.ndarray, nonaligned: np.ndarray | float = 0.0) -> np.ndarray:
-    """Extend a ``[b, C, P]`` patron array to ``[b, C, S]`` with a value for NONALIGNED."""
-    out = np.empty(x.shape[:2] + (N_STANCES,))
-    out[..., :N_PATRONS] = x
-    out[..., Stance.NONALIGNED] = nonaligned
-    return out
-
-
 def utilities(
     rule: Rule,
     env: Environment,
     offers: Offers,
     prev: np.ndarray,
     member: np.ndarray,
-    instrument_patron: np.ndarray,
+    ties: np.ndarray,
+    noise: np.ndarray,
+    exo: Exogenous,
     th: Theta,
 ) -> np.ndarray:
     """``[b, C, S]``: the leader's utility of each stance.
 
-    ``U(s) = -h(s) + gamma * R(s) - sigma(s) - D(s) - chi [s != prev] + a(s) + kappa * n(s)``:
-    regime hazard under the rule, rents, sovereignty cost, the cost of defying
-    patrons one depends on, switching cost, personal affinity and the number of
-    de jure instruments held with the stance's patron.
+    ``U(s) = -h(s) + gamma (1 - r) R(s) - sigma(s) - D(s) - chi [s != prev] + w_tie ties(s) + kappa n(s) + sd e(s)``:
+    regime hazard under the rule, rents (worth less to a self-reliant regime), sovereignty
+    cost, the cost of defying patrons one depends on, switching cost, personal ties with the
+    patron's current leader, de jure instruments held with the stance's patron, and the
+    leader's persistent preference shock.
+
+    Args:
+        rule: The decision rule.
+        env, offers: This quarter's environment and patron offers.
+        prev: ``[b, C]`` last quarter's stances.
+        member: ``[b, C, J]`` instruments held at the end of last quarter.
+        ties: ``[b, C, P]`` personal ties with each patron's current leader.
+        noise: ``[b, C, S]`` preference shocks in units of ``noise_sd``.
+        exo: The compiled scenario (for the instruments' patrons).
+        th: Parameters.
     """
     hazard = RULES[rule](env, offers, th)
     rents = _per_stance(offers.rents, th.nonaligned_share * sum_last(offers.rents))
+    rents = rents * (1.0 - env.self_reliance)[..., None]
     sovereignty = _per_stance(offers.sovereignty)
-    dep = env.dependence
+    dep = dependence(env, russian_forces(member, exo))
     total = sum_last(dep)[..., None]
     defy = th.defiance[..., None] * _per_stance(total - dep, th.defiance_neutral * total[..., 0])
     switch = th.chi[..., None] * (np.arange(N_STANCES)[None, None, :] != prev[..., None])
-    held = np.stack([sum_last(member[..., instrument_patron == p].astype(float)) if (instrument_patron == p).any() else np.zeros(member.shape[:2]) for p in range(N_PATRONS)], axis=-1)
+    patron = exo.instrument_patron
+    held = np.stack([sum_last(member[..., patron == p].astype(float)) if (patron == p).any() else np.zeros(member.shape[:2]) for p in range(N_PATRONS)], axis=-1)
     commit = th.commitment_bonus[..., None] * _per_stance(held)
-    affinity = _per_stance(env.affinity)
-    return -hazard + th.gamma[..., None] * rents - sovereignty - defy - switch + affinity + commit
+    personal = th.tie_weight[..., None] * _per_stance(ties)
+    return -hazard + th.gamma[..., None] * rents - sovereignty - defy - switch + personal + commit + th.noise_sd[..., None] * noise
 
 
 def choice_probabilities(u: np.ndarray, beta: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Pure, vectorised dynamics: the environment each quarter, patron offers, de jure acts.
+"""Pure, vectorised dynamics: the environment each quarter, patron offers, de jure acts,
+personal ties and the leaders' persistent preference shocks.
 
 Every function takes and returns numpy arrays whose leading axis is the run
 (``b``); clients are on axis 1. The Mesa model and the ensemble runner both
@@ -11,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.actors import N_PATRONS, Patron, Stance, Threat
+from sim.actors import N_PATRONS, N_THREATS, Patron, Stance, Threat
 from sim.inputs import Exogenous
 from sim.params import Theta
 
@@ -23,15 +24,17 @@ class Environment:
     means: np.ndarray  # [b, C] Russia's means (oil-driven)
     need: np.ndarray  # [b, C] Western logistics need for this client
     engagement: np.ndarray  # [b, C] Western military engagement in Afghanistan (0..1)
-    pressure: np.ndarray  # [b, C] Western normative pressure on this client
+    pressure: np.ndarray  # [b, C] Western normative pressure on this client (its hostility to the regime)
     threat: np.ndarray  # [b, C, K] threat levels
     patron_threat: np.ndarray  # [b, C, P] threat each patron poses (Walt)
-    dependence: np.ndarray  # [b, C, P] structural dependence on each patron
-    affinity: np.ndarray  # [b, C, P] leader's personal affinity
+    self_reliance: np.ndarray  # [b, C] share of its threats and of the value of rents the regime can do without
+    ethnic_russian: np.ndarray  # [b, C]
+    remittances: np.ndarray  # [b, C] remittances from Russia, scaled to [0, 1]
+    route_russia: np.ndarray  # [b, C] share of exports through Russia
+    route_china: np.ndarray  # [b, C] share of exports with a Chinese outlet
     china_weight: np.ndarray  # [b, C] China's economic pull
     courting: np.ndarray  # [b, C] intensity of Russian courting
-    troops: np.ndarray  # [b, C] Russian forces on the client's soil
-    capability: np.ndarray  # [b, C] client capability relative to the strongest client
+    tie_reset: np.ndarray  # [b, C, P] bool: a leader change breaks the personal ties this quarter
 
     def client(self, c: int) -> Environment:
         """This environment restricted to client ``c`` (axis 1 kept, length 1)."""
@@ -45,7 +48,7 @@ class Offers:
     rents: np.ndarray  # [b, C, P]
     protection: np.ndarray  # [b, C, P, K]
     sovereignty: np.ndarray  # [b, C, P]
-    pressure: np.ndarray  # [b, C, P] normative pressure applied to a client aligned with p
+    exposure: np.ndarray  # [b, C, P] how much aligning with p worsens the regime-change threat
 
     def client(self, c: int) -> Offers:
         """These offers restricted to client ``c`` (axis 1 kept, length 1)."""
@@ -59,7 +62,11 @@ class PatronOffer:
     rents: np.ndarray
     protection: np.ndarray
     sovereignty: np.ndarray
-    pressure: np.ndarray
+    exposure: np.ndarray
+
+
+def _bc(x: np.ndarray, b: int, C: int) -> np.ndarray:
+    return np.broadcast_to(x, (b, C))
 
 
 def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray | None = None) -> Environment:
@@ -77,49 +84,65 @@ def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray |
     if variant is not None:
         x = {k: v[variant] for k, v in x.items()}
     C = exo.closure.shape[1]
+    closure = exo.closure[t][None, :]
     means = (exo.brent[t] / th.oil_reference) ** th.oil_elasticity * np.maximum(1.0 + x["means_shock"][:, None], 0.0)
     need_global = x["need"][:, None]  # [b?, 1]
     need = need_global * exo.logistics[None, :]
-    engagement = np.minimum(th.engagement_base + need_global, 1.0)
-    repression = th.pressure_closure * exo.closure[t][None, :] + th.pressure_base * x["repression"]
+    engagement = np.minimum(th.engagement_base + th.engagement_step * x["engagement_events"][:, None] + need_global, 1.0)
+    repression = th.pressure_closure * closure + th.pressure_base * x["repression"]
     pressure = np.maximum(repression * (1.0 - th.pressure_mute * np.minimum(need, 1.0)) + x["pressure_script"], 0.0)
 
     intent = exo.base_intent[None, None, :] + x["intent_shock"][:, None, :]
     intent = np.broadcast_to(intent, (b, C, N_PATRONS)).copy()
-    intent[:, :, Patron.WEST] += np.broadcast_to(th.intent_from_pressure * pressure, (b, C))
+    intent[:, :, Patron.WEST] += _bc(th.intent_from_pressure * pressure, b, C)
     patron_threat = exo.power[t][None, None, :] * exo.proximity[None] * intent
 
-    pressure = np.broadcast_to(pressure, (b, C))
     # Shock paths are clipped at zero first, so a negative shock (the Taliban ousted)
-    # can cancel earlier shocks of its kind but not the patron threats added below.
-    threat = np.broadcast_to(np.maximum(x["shock_threat"], 0.0), (b, C, len(Threat))).copy()
-    threat[:, :, Threat.UNREST] += th.unrest_from_closure * exo.closure[t][None, :] + th.pressure_feedback * pressure
-    threat[:, :, Threat.ELITE] += th.elite_base
+    # can cancel earlier shocks of its kind but not the standing terms added below.
+    shocks = np.maximum(x["shock_threat"], 0.0)
+    threat = np.broadcast_to(shocks, (b, C, N_THREATS)).copy()
+    threat[:, :, Threat.UNREST] += _bc(th.unrest_from_closure * closure, b, C)
+    threat[:, :, Threat.ELITE] += _bc(th.elite_base + th.succession_threat * x["succession"], b, C)
     threat[:, :, Threat.EXTERNAL] += patron_threat[..., 0] + patron_threat[..., 1] + patron_threat[..., 2]
+    # A revolt, at home or next door, threatens the regime with an externally backed change of
+    # regime in proportion to the West's hostility toward it (Fumagalli 2007).
+    revolt = np.maximum(x["contagion"], 0.0) + shocks[..., Threat.UNREST]
+    threat[:, :, Threat.REGIME_CHANGE] = _bc(th.hostility * pressure * revolt, b, C)
     threat = np.maximum(threat, 0.0)
 
-    route_china = x["route_china"]
-    route_russia = np.maximum(exo.route_russia[None, :] - route_china, 0.0)
-    remit = np.minimum(2.0 * exo.remittances[None, :] * means, 1.0)
-    dependence = np.zeros((b, C, N_PATRONS))
-    dependence[:, :, Patron.RUS] = (exo.ethnic_russian[None, :] + exo.russian_troops[None, :] + remit + route_russia) / 4.0
-    dependence[:, :, Patron.CHN] = route_china
-
+    route_china = np.clip(exo.route_china_base[t][None, :] + x["route_china"], 0.0, 1.0)
+    route_russia = np.maximum(exo.route_russia[t][None, :] - x["route_china"], 0.0)
     china_weight = exo.power[t, Patron.CHN] / exo.power[0, Patron.CHN] * (1.0 + route_china)
     return Environment(
-        means=np.broadcast_to(means, (b, C)),
-        need=np.broadcast_to(need, (b, C)),
-        engagement=np.broadcast_to(engagement, (b, C)),
-        pressure=pressure,
+        means=_bc(means, b, C),
+        need=_bc(need, b, C),
+        engagement=_bc(engagement, b, C),
+        pressure=_bc(pressure, b, C),
         threat=threat,
         patron_threat=patron_threat,
-        dependence=dependence,
-        affinity=np.broadcast_to(x["affinity"], (b, C, N_PATRONS)),
-        china_weight=np.broadcast_to(china_weight, (b, C)),
-        courting=np.broadcast_to(x["courting"][:, None], (b, C)),
-        troops=np.broadcast_to(exo.russian_troops[None, :], (b, C)),
-        capability=np.broadcast_to(exo.capability[t][None, :], (b, C)),
+        self_reliance=_bc(th.self_reliance * exo.capacity[t][None, :], b, C),
+        ethnic_russian=_bc(exo.ethnic_russian[t][None, :], b, C),
+        remittances=_bc(np.minimum(2.0 * exo.remittances[t][None, :], 1.0), b, C),
+        route_russia=_bc(route_russia, b, C),
+        route_china=_bc(route_china, b, C),
+        china_weight=_bc(china_weight, b, C),
+        courting=_bc(x["courting"][:, None], b, C),
+        tie_reset=np.broadcast_to(x["tie_reset"], (b, C, N_PATRONS)),
     )
+
+
+def dependence(env: Environment, forces: np.ndarray) -> np.ndarray:
+    """``[b, C, P]``: structural dependence on each patron (the leverage it holds).
+
+    Russia's is the mean of four indicators: the ethnic Russian share, Russian forces on the
+    client's soil (``forces``, the client's own de jure state), remittances and the share of
+    exports that can only leave through Russia. China's is the share of exports with a Chinese
+    outlet; the West's is zero.
+    """
+    dep = np.zeros(env.threat.shape[:2] + (N_PATRONS,))
+    dep[:, :, Patron.RUS] = (env.ethnic_russian + forces + env.remittances + env.route_russia) / 4.0
+    dep[:, :, Patron.CHN] = env.route_china
+    return dep
 
 
 def russia_offer(env: Environment, prev: np.ndarray, th: Theta) -> PatronOffer:
@@ -129,18 +152,19 @@ def russia_offer(env: Environment, prev: np.ndarray, th: Theta) -> PatronOffer:
     rents = th.rent_rus * env.means * (1.0 + th.court * env.courting * drifted)
     capacity = np.minimum(env.means, 1.0)
     protection = th.protection[:, None, Patron.RUS, :] * capacity[..., None]
-    sovereignty = th.sovereignty_rus * env.means * (1.0 - env.troops)
+    sovereignty = th.sovereignty_rus * env.means**th.demand_elasticity
     return PatronOffer(rents, protection, sovereignty, np.zeros_like(rents))
 
 
 def west_offer(env: Environment, prev: np.ndarray, th: Theta) -> PatronOffer:
-    """The West: rents follow its Afghan logistics need; protection against insurgency follows
-    its engagement in Afghanistan; its normative pressure follows repression."""
+    """The West: rents follow its Afghan logistics need; its protection against insurgency and
+    external threats follows its military engagement in the region; aligning with it exposes the
+    regime to its democracy agenda."""
     rents = th.rent_west * env.need + th.aid_west
-    protection = np.broadcast_to(th.protection[:, None, Patron.WEST, :], env.threat.shape).copy()
-    protection[:, :, Threat.INSURGENCY] *= env.engagement
+    protection = th.protection[:, None, Patron.WEST, :] * env.engagement[..., None]
     sovereignty = th.sovereignty_west * env.need
-    return PatronOffer(rents, protection, np.broadcast_to(sovereignty, rents.shape), env.pressure)
+    exposure = np.broadcast_to(th.exposure, rents.shape)
+    return PatronOffer(rents, protection, np.broadcast_to(sovereignty, rents.shape), exposure)
 
 
 def china_offer(env: Environment, prev: np.ndarray, th: Theta) -> PatronOffer:
@@ -157,12 +181,7 @@ OFFER_RULES = (russia_offer, west_offer, china_offer)
 
 def stack_offers(offers: list[PatronOffer]) -> Offers:
     """Combine the patrons' offers (in ``Patron`` order) into one :class:`Offers`."""
-    return Offers(
-        rents=np.stack([o.rents for o in offers], axis=2),
-        protection=np.stack([o.protection for o in offers], axis=2),
-        sovereignty=np.stack([o.sovereignty for o in offers], axis=2),
-        pressure=np.stack([o.pressure for o in offers], axis=2),
-    )
+    return Offers(**{f.name: np.stack([getattr(o, f.name) for o in offers], axis=2) for f in fields(Offers)})
 
 
 def patron_offers(env: Environment, prev: np.ndarray, th: Theta) -> Offers:
@@ -170,24 +189,43 @@ def patron_offers(env: Environment, prev: np.ndarray, th: Theta) -> Offers:
     return stack_offers([rule(env, prev, th) for rule in OFFER_RULES])
 
 
-def protection_needed(env: Environment, th: Theta) -> np.ndarray:
-    """``[b, C]``: the share of a patron's protection a client actually gains.
+def preference_noise(previous: np.ndarray | None, innovation: np.ndarray, th: Theta) -> np.ndarray:
+    """``[b, C, S]``: the leader's persistent preference shock for each stance, in units of ``noise_sd``.
 
-    A capable client can provide part of its own security, so protection is
-    worth ``1 - self_reliance * capability`` to it (Morrow 1991: stronger
-    minor powers trade less autonomy for security).
+    An AR(1) process with unit stationary variance, ``e(t) = phi e(t-1) + sqrt(1 - phi^2) z(t)``,
+    started at its stationary distribution (``e(0) = z(0)``). With ``phi`` near 1 a leader who
+    leans one way keeps leaning that way for years, so uncertainty about timing does not turn
+    into quarter-to-quarter flip-flopping.
     """
-    return 1.0 - th.self_reliance * env.capability
+    if previous is None:
+        return innovation
+    phi = th.noise_persistence[..., None]
+    return phi * previous + np.sqrt(1.0 - phi**2) * innovation
+
+
+def initial_ties(exo: Exogenous, b: int) -> np.ndarray:
+    """``[b, C, P]``: no personal ties between the new states' leaders and the patrons' at independence."""
+    return np.zeros((b, len(exo.initial_stance), N_PATRONS))
+
+
+def update_ties(ties: np.ndarray, stance: np.ndarray, th: Theta) -> np.ndarray:
+    """Ties with each patron's leader build while aligned with him and fade otherwise."""
+    toward = (stance[..., None] == np.arange(N_PATRONS)).astype(float)
+    rate = th.tie_rate[..., None]
+    return ties + rate * (toward - ties)
 
 
 def instrument_availability(exo: Exogenous, t: int, env: Environment) -> np.ndarray:
-    """``[b, C, J]``: which de jure instruments a client could enter this quarter."""
-    avail = np.broadcast_to(exo.instrument_open[t][None, None, :], env.need.shape + (len(exo.instrument_ids),))
+    """``[b, C, J]``: which de jure instruments a client could hold this quarter."""
+    J = len(exo.instrument_ids)
+    avail = np.broadcast_to(exo.instrument_open[t][None, None, :], env.need.shape + (J,))
     needs = exo.instrument_need
-    if np.isnan(needs).all():
-        return avail
-    need_ok = np.where(np.isnan(needs)[None, None, :], True, env.need[..., None] >= np.nan_to_num(needs)[None, None, :])
-    return avail & need_ok
+    if not np.isnan(needs).all():
+        need_ok = np.where(np.isnan(needs)[None, None, :], True, env.need[..., None] >= np.nan_to_num(needs)[None, None, :])
+        avail = avail & need_ok
+    if exo.instrument_legacy.any():
+        avail = avail & ~(exo.instrument_legacy[None, None, :] & ~exo.soviet_forces[None, :, None])
+    return avail
 
 
 def update_commitments(
@@ -198,18 +236,21 @@ def update_commitments(
     renewal: np.ndarray,
     exo: Exogenous,
     th: Theta,
+    first: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Advance the de jure layer one quarter.
 
     ``memory`` (``[b, C, J]``) is an exponential memory of alignment with each
-    instrument's patron. A client joins an open instrument once that memory
+    instrument's patron; in the first quarter it is simply the first stance (a new
+    state has no record yet). A client joins an open instrument once that memory
     exceeds the join threshold, and leaves once it falls below the exit
     threshold; at a renewal date a member must in effect join again, so it
-    lets the treaty lapse unless its memory still exceeds the join threshold. With ``dejure_sticky`` off, membership
-    follows the stance at once (an ablation).
+    lets the treaty lapse unless its memory still exceeds the join threshold. Joining
+    when an instrument opens is the same test as any later act: no membership is
+    automatic. With ``dejure_sticky`` off, membership follows the stance at once (an ablation).
     """
     toward = (stance[..., None] == exo.instrument_patron[None, None, :]).astype(float)
-    rate = th.dejure_rate[..., None]
+    rate = 1.0 if first else th.dejure_rate[..., None]
     memory = (1.0 - rate) * memory + rate * toward
     sticky = th.dejure_sticky[..., None] > 0.5
     join_s = memory > exo.join_threshold
@@ -221,17 +262,21 @@ def update_commitments(
 
 
 def initial_commitments(exo: Exogenous, b: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start-of-run memory (1 toward the initial stance's patron) and membership (none)."""
-    J = len(exo.instrument_ids)
-    toward = exo.initial_stance[:, None] == exo.instrument_patron[None, :]
-    memory = np.broadcast_to(toward.astype(float), (b, len(exo.initial_stance), J)).copy()
-    return memory, np.zeros_like(memory, dtype=bool)
+    """Start-of-run memory (overwritten by the first stance) and membership (none)."""
+    shape = (b, len(exo.initial_stance), len(exo.instrument_ids))
+    return np.zeros(shape), np.zeros(shape, dtype=bool)
+
+
+def russian_forces(member: np.ndarray, exo: Exogenous) -> np.ndarray:
+    """``[b, C]`` float: whether the client hosts Russian forces (a Russian military instrument
+    that is not an alliance)."""
+    mask = (exo.instrument_patron == Patron.RUS) & exo.instrument_military & ~exo.instrument_alliance
+    return member[..., mask].any(axis=-1).astype(float) if mask.any() else np.zeros(member.shape[:2])
 
 
 def alliance_status(member: np.ndarray, stance: np.ndarray, exo: Exogenous) -> np.ndarray:
-    """``[b, C]`` int: 0 none, 1 true, 2 paper (``AllianceStatus``) for Russia's military bloc."""
-    rus_mil = (exo.instrument_patron == Patron.RUS) & exo.instrument_military
-    in_bloc = member[..., rus_mil].any(axis=-1)
+    """``[b, C]`` int: 0 none, 1 true, 2 paper (``AllianceStatus``) for Russia's military alliance."""
+    in_bloc = member[..., exo.bloc].any(axis=-1)
     aligned = stance == Stance.RUS
     return np.where(in_bloc, np.where(aligned, 1, 2), 0).astype(np.int8)
 
@@ -254,3 +299,4 @@ def closeness(stance: np.ndarray, probs: np.ndarray, member: np.ndarray, offers:
         share = np.divide(offers.rents[..., p], total_rents, out=np.zeros_like(total_rents), where=total_rents > 0)
         out[f"economic_{p.name}"] = 0.5 * share + 0.5 * eco
     return out
+

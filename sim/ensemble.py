@@ -6,20 +6,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.actors import N_STANCES
+from sim.actors import N_STANCES, Rule
 from sim.decision import choice_probabilities, sample_stance, utilities
 from sim.dynamics import (
     alliance_status,
     closeness,
     environment,
     initial_commitments,
+    initial_ties,
     instrument_availability,
     patron_offers,
+    preference_noise,
     update_commitments,
+    update_ties,
 )
 from sim.inputs import Exogenous
 from sim.params import Theta
-from sim.scenario import Rule
+from sim.randomness import Draws
 
 
 @dataclass
@@ -41,25 +44,25 @@ def simulate(
     exo: Exogenous,
     th: Theta,
     rule: Rule,
-    uniforms: np.ndarray,
+    draws: Draws,
     variant: np.ndarray | None = None,
     full: bool = True,
     probs_steps: np.ndarray | None = None,
 ) -> RunResult:
-    """Run a batch of ``R = len(uniforms)`` runs over the whole calendar.
+    """Run a batch of ``R = len(draws)`` runs over the whole calendar.
 
     Args:
         exo: The compiled scenario (one or several variants).
         th: Parameters with 1 or ``R`` rows.
         rule: The decision rule.
-        uniforms: ``[R, T, C]`` pre-drawn uniforms (see :mod:`sim.randomness`).
+        draws: The runs' pre-drawn random numbers (see :mod:`sim.randomness`).
         variant: Exogenous variant of each run, if the scenario has several.
         full: Record probabilities, de jure states and closeness (``False``
             keeps only stances and de jure states, for speed).
         probs_steps: With ``full=False``, record choice probabilities at these
             steps only (``RunResult.probs`` is then ``[R, len(probs_steps), C, S]``).
     """
-    R, T, C = uniforms.shape
+    R, T, C = draws.uniform.shape
     J = len(exo.instrument_ids)
     # Recorded time-major (contiguous writes each step), returned run-major as views.
     stance_out = np.empty((T, R, C), dtype=np.int8)
@@ -70,15 +73,20 @@ def simulate(
     close_out: dict[str, np.ndarray] = {}
     prev = np.broadcast_to(exo.initial_stance, (R, C)).astype(np.int8)
     memory, member = initial_commitments(exo, R)
+    ties = initial_ties(exo, R)
+    noise = None
     for t in range(T):
         env = environment(exo, t, th, R, variant)
+        ties = np.where(env.tie_reset, 0.0, ties)
+        noise = preference_noise(noise, draws.normal[:, t], th)
         offers = patron_offers(env, prev, th)
-        u = utilities(rule, env, offers, prev, member, exo.instrument_patron, th)
+        u = utilities(rule, env, offers, prev, member, ties, noise, exo, th)
         probs = choice_probabilities(u, th.beta)
-        stance = sample_stance(probs, uniforms[:, t])
+        stance = sample_stance(probs, draws.uniform[:, t])
         memory, member = update_commitments(
-            memory, member, stance, instrument_availability(exo, t, env), exo.instrument_renewal[t], exo, th
+            memory, member, stance, instrument_availability(exo, t, env), exo.instrument_renewal[t], exo, th, first=t == 0
         )
+        ties = update_ties(ties, stance, th)
         stance_out[t] = stance
         member_out[t] = member
         status_out[t] = alliance_status(member, stance, exo)

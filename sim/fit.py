@@ -15,11 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from sim.actors import CLIENTS, STANCES, Stance
+from sim.timeline import Calendar
 
 #: Years either side of history searched for a realignment.
 EVENT_WINDOW = 3
 #: A replicate "makes" an event when it shifts within this many years of history.
 EVENT_TOLERANCE = 1
+#: Quarters either side of a dated act's window searched for it, and the largest error (quarters) counted.
+ACT_SEARCH = 12
+ACT_MAX_ERROR = 8
+#: A de facto turn counts as an act only if the new stance then holds for this many quarters.
+ACT_SUSTAIN = 4
 
 
 @dataclass(frozen=True)
@@ -51,11 +57,38 @@ class Event:
 
 
 @dataclass(frozen=True)
+class DatedAct:
+    """A realignment act whose date is known to the quarter (``dated_acts.csv``).
+
+    A de jure act is a change of membership of ``instrument`` (``direction`` join or
+    leave); a de facto act is the stance entering ``direction`` (stances joined by ``|``)
+    and holding there for :data:`ACT_SUSTAIN` quarters. The act is on time if it falls in
+    the quarters from ``window_from`` to ``window_to`` (an announcement and its formal date).
+    """
+
+    actor: str
+    label: str
+    layer: str
+    instrument: str
+    direction: str
+    date: dt.date
+    window_from: dt.date
+    window_to: dt.date
+    source: str
+    scored: bool = True
+
+    @property
+    def to_set(self) -> frozenset[int]:
+        return frozenset(Stance[s] for s in self.direction.split("|"))
+
+
+@dataclass(frozen=True)
 class Targets:
     """All calibration targets."""
 
     spans: tuple[TargetSpan, ...]
     events: tuple[Event, ...]
+    acts: tuple[DatedAct, ...] = ()
 
     def accepted(self, actor: str, year: int) -> TargetSpan | None:
         """The target span covering ``actor`` in ``year``, if any."""
@@ -98,7 +131,15 @@ def load_targets(folder: str | Path | None = None) -> Targets:
     with open(folder / "realignment_events.csv", newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             events.append(Event(r["actor"], dt.date.fromisoformat(r["date"]), r["from_stance"], r["to_stance"], r["layer"], r["event"]))
-    return Targets(tuple(spans), tuple(events))
+    acts = []
+    acts_file = folder / "dated_acts.csv"
+    if acts_file.is_file():
+        with open(acts_file, newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                acts.append(DatedAct(r["actor"], r["act"], r["layer"], r["instrument"], r["direction"], dt.date.fromisoformat(r["date"]),
+                                     dt.date.fromisoformat(r["window_from"]), dt.date.fromisoformat(r["window_to"]), r["source"],
+                                     r.get("scored", "yes") == "yes"))
+    return Targets(tuple(spans), tuple(events), tuple(acts))
 
 
 def modal_path(stances: np.ndarray) -> np.ndarray:
@@ -199,3 +240,98 @@ def score(stances: np.ndarray, member: np.ndarray, years: np.ndarray, targets: T
             }
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Dated acts, at quarterly resolution
+# ---------------------------------------------------------------------------------------------
+
+
+def act_window(act: DatedAct, cal: Calendar) -> tuple[int, int]:
+    """The steps of the first and last quarter in which ``act`` counts as on time."""
+    return cal.step_of(act.window_from), cal.step_of(act.window_to)
+
+
+def act_steps(act: DatedAct, cal: Calendar, stance: np.ndarray, member: np.ndarray, instrument_ids: tuple[str, ...]) -> np.ndarray:
+    """The step at which each path makes ``act`` (-1 if not within :data:`ACT_SEARCH` quarters of its window).
+
+    Args:
+        act: The act.
+        cal: The run's calendar.
+        stance: ``[..., T]`` the actor's stances.
+        member: ``[..., T, J]`` the actor's de jure instruments.
+        instrument_ids: The instrument ids in ``J`` order.
+    """
+    a, b = act_window(act, cal)
+    T = stance.shape[-1]
+    lo, hi = max(1, a - ACT_SEARCH), min(T - 1, b + ACT_SEARCH)
+    if act.layer == "de_jure":
+        x = member[..., instrument_ids.index(act.instrument)]
+        change = (x[..., 1:] & ~x[..., :-1]) if act.direction == "join" else (~x[..., 1:] & x[..., :-1])  # change[t - 1]: at step t
+    else:
+        inside = np.isin(stance, list(act.to_set))
+        held = inside.copy()
+        for k in range(1, ACT_SUSTAIN):
+            held[..., : T - k] &= inside[..., k:]
+        change = held[..., 1:] & ~inside[..., :-1]
+    window = np.zeros(T - 1, dtype=bool)
+    window[lo - 1 : hi] = True
+    hit = change & window
+    first = hit.argmax(axis=-1) + 1
+    return np.where(hit.any(axis=-1), first, -1)
+
+
+def act_error(steps: np.ndarray, act: DatedAct, cal: Calendar) -> np.ndarray:
+    """Quarters outside the act's window, scaled to [0, 1] (a missed act, or one :data:`ACT_MAX_ERROR`
+    or more quarters off, counts 1)."""
+    a, b = act_window(act, cal)
+    off = np.where(steps < a, a - steps, np.where(steps > b, steps - b, 0))
+    return np.where(steps >= 0, np.minimum(off, ACT_MAX_ERROR + 1), ACT_MAX_ERROR + 1) / (ACT_MAX_ERROR + 1)
+
+
+def quarter_label(cal: Calendar, step: int) -> str | None:
+    """``'2005Q3'`` for a step (``None`` for -1)."""
+    if step < 0:
+        return None
+    q = cal.first + int(step)
+    return f"{q // 4}Q{q % 4 + 1}"
+
+
+def acts_report(acts: tuple[DatedAct, ...], per_run: np.ndarray, modal: np.ndarray, cal: Calendar) -> list[dict]:
+    """Per act: its window, the quarter the modal path makes it, and the share of runs on time.
+
+    Args:
+        acts: The acts.
+        per_run: ``[R, A]`` the step each run makes each act (-1: not made).
+        modal: ``[A]`` the step the modal path (modal stance, majority membership) makes each act.
+        cal: The calendar.
+    """
+    out = []
+    for i, act in enumerate(acts):
+        a, b = act_window(act, cal)
+        steps = per_run[:, i]
+        on_time = (steps >= a) & (steps <= b)
+        made = steps[steps >= 0]
+        out.append({
+            "actor": act.actor, "act": act.label, "layer": act.layer, "date": act.date.isoformat(),
+            "window": [quarter_label(cal, a), quarter_label(cal, b)],
+            "modal_quarter": quarter_label(cal, int(modal[i])), "modal_on_time": bool(a <= modal[i] <= b),
+            "scored": act.scored, "share_on_time": float(on_time.mean()), "share_made": float((steps >= 0).mean()),
+            "median_quarter": quarter_label(cal, int(np.median(made))) if len(made) else None,
+        })
+    return out
+
+
+def acts_per_run(acts: tuple[DatedAct, ...], cal: Calendar, stance: np.ndarray, member: np.ndarray, instrument_ids: tuple[str, ...]) -> np.ndarray:
+    """``[R, A]``: the step each run makes each act, from ``[R, T, C]`` stances and ``[R, T, C, J]`` membership."""
+    out = np.empty((stance.shape[0], len(acts)), dtype=np.int64)
+    for i, act in enumerate(acts):
+        c = CLIENTS.index(act.actor)
+        out[:, i] = act_steps(act, cal, stance[:, :, c], member[:, :, c], instrument_ids)
+    return out
+
+
+def modal_quarterly(stance_counts: np.ndarray, member_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The modal quarterly path: ``[1, T, C]`` modal stance (ties to the lower index) from ``[T, C, S]``
+    stance counts, and ``[1, T, C, J]`` majority membership from ``[T, C, J]`` member shares."""
+    return stance_counts.argmax(axis=-1)[None].astype(np.int8), (member_share > 0.5)[None]

@@ -10,7 +10,15 @@ Components (each in [0, 1] except the log score):
 - ``logp``: the mean log-probability the model gives the accepted stances at year end (smooth in
   the parameters, so optimisers do not stall on the ties of the discrete scores).
 
-``objective = w_stance (1 - share_accepted) + w_timing timing + w_dejure (1 - dejure) - w_logp logp``
+- ``acts``: per dated act (``dated_acts.csv``), the mean over replicates of the quarters by which it
+  misses its window, scaled by ``ACT_MAX_ERROR + 1`` (a missed act counting ``1``);
+
+- ``excess_switches``: per scored actor, the mean number of stance changes per replicate beyond the
+  number of de facto realignments history records for it (UZB 4, KAZ 0): a trembling hand is not
+  a realignment;
+
+``objective = w_stance (1 - share_accepted) + w_timing timing + w_dejure (1 - dejure) + w_acts acts
++ w_switches excess_switches - w_logp logp``
 plus a penalty ``w_beta * log(beta / beta_reference)^2`` that keeps the choice precision from buying
 a fit with certainty it has not earned (see docs/calibration.md).
 """
@@ -25,7 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.actors import CLIENTS
-from sim.fit import EVENT_WINDOW, Targets, default_targets_dir, event_years, load_targets, modal_path
+from sim.fit import EVENT_WINDOW, Targets, act_error, act_window, acts_per_run, default_targets_dir, event_years, load_targets, modal_path
+from sim.inputs import Exogenous
+from sim.timeline import Calendar
 
 
 @dataclass(frozen=True)
@@ -53,13 +63,15 @@ class CalibrationTargets:
             return self
         spans = tuple(replace(s, year_to=min(s.year_to, until)) for s in self.targets.spans if s.year_from <= until)
         events = tuple(e for e in self.targets.events if e.year <= until)
-        return CalibrationTargets(Targets(spans, events), self.spells, until, self.dejure_actors, self.since)
+        acts = tuple(a for a in self.targets.acts if a.date.year <= until)
+        return CalibrationTargets(Targets(spans, events, acts), self.spells, until, self.dejure_actors, self.since)
 
     def after(self, year: int) -> CalibrationTargets:
         """Only history strictly after ``year`` (the out-of-window check)."""
         spans = tuple(replace(s, year_from=max(s.year_from, year + 1)) for s in self.targets.spans if s.year_to > year)
         events = tuple(e for e in self.targets.events if e.year > year)
-        return CalibrationTargets(Targets(spans, events), self.spells, None, self.dejure_actors, year)
+        acts = tuple(a for a in self.targets.acts if a.date.year > year)
+        return CalibrationTargets(Targets(spans, events, acts), self.spells, None, self.dejure_actors, year)
 
     def n_scored(self) -> int:
         return sum(s.year_to - s.year_from + 1 for s in self.targets.spans if s.scored)
@@ -82,6 +94,8 @@ class LossWeights:
     stance: float = 1.0
     timing: float = 0.5
     dejure: float = 0.5
+    acts: float = 0.5
+    switches: float = 0.01
     logp: float = 0.05
     beta: float = 0.05
     beta_reference: float = 12.0
@@ -111,19 +125,23 @@ def member_target(tg: CalibrationTargets, years: np.ndarray) -> np.ndarray:
 
 
 def loss_components(
-    stance: np.ndarray, bloc: np.ndarray, probs: np.ndarray, years: np.ndarray, tg: CalibrationTargets, beta: float, w: LossWeights
+    stance_q: np.ndarray, member_q: np.ndarray, probs: np.ndarray, cal: Calendar, exo: Exogenous, tg: CalibrationTargets, beta: float, w: LossWeights
 ) -> dict[str, float]:
     """Score one parameter set's replicates.
 
     Args:
-        stance: ``[R, Y, C]`` year-end stances.
-        bloc: ``[R, Y, C]`` year-end membership of Russia's military bloc.
+        stance_q: ``[R, T, C]`` stances every quarter.
+        member_q: ``[R, T, C, J]`` de jure instruments every quarter.
         probs: ``[R, Y, C, S]`` year-end choice probabilities.
-        years: ``[Y]`` calendar years.
+        cal: The run's calendar.
+        exo: The compiled scenario (instrument ids, Russia's alliance).
         tg: Targets (possibly cut at a year).
         beta: The parameter set's choice precision (for the penalty).
         w: Weights.
     """
+    years, ye = cal.year_end_steps()
+    stance = stance_q[:, ye]
+    bloc = member_q[:, ye][..., exo.bloc].any(axis=-1)
     in_window = np.ones(len(years), dtype=bool)
     if tg.until is not None:
         in_window &= years <= tg.until
@@ -134,7 +152,7 @@ def loss_components(
     hit_cells = np.take_along_axis(acc[None], stance[..., None].astype(np.int64), axis=-1)[..., 0]  # [R, Y, C]
     share_accepted = float(hit_cells[:, scored].mean()) if scored.any() else 1.0
     p_acc = (probs * acc[None]).sum(axis=-1)
-    logp = float(np.log(p_acc[:, scored] + 1e-6).mean()) if scored.any() else 0.0
+    logp = float(np.log(p_acc.mean(axis=0)[scored] + 1e-6).mean()) if scored.any() else 0.0  # the ensemble's predictive probability
     modal = modal_path(stance)
     out: dict[str, float] = {"share_accepted": share_accepted, "logp": logp}
     hits = []
@@ -144,20 +162,36 @@ def loss_components(
             out[f"hit_{actor}"] = float(ok.mean())
             hits.append(float(ok.mean()))
     out["hit_rate"] = float(np.mean(hits)) if hits else 1.0
-    errs, made_1y = [], []
+    errs = []
     for ev in tg.targets.events:
         c = CLIENTS.index(ev.actor)
         yrs = event_years(ev, tg.targets, stance[:, :, c], bloc[:, :, c], years)
         err = np.where(yrs >= 0, np.abs(yrs - ev.year), EVENT_WINDOW + 1) / (EVENT_WINDOW + 1)
         errs.append(float(err.mean()))
-        made_1y.append(float(((yrs >= 0) & (np.abs(yrs - ev.year) <= 1)).mean()))
-        out[f"event_{ev.actor}_{ev.year}_within_1y"] = made_1y[-1]
+        out[f"event_{ev.actor}_{ev.year}_within_1y"] = float(((yrs >= 0) & (np.abs(yrs - ev.year) <= 1)).mean())
     out["timing"] = float(np.mean(errs)) if errs else 0.0
+    act_errs = []
+    if tg.targets.acts:
+        steps = acts_per_run(tg.targets.acts, cal, stance_q, member_q, exo.instrument_ids)
+        for i, act in enumerate(tg.targets.acts):
+            if act.scored:
+                act_errs.append(float(act_error(steps[:, i], act, cal).mean()))
+            a, b = act_window(act, cal)
+            out[f"act_{act.actor}_{act.instrument or 'stance'}_{act.date.year}_on_time"] = float(((steps[:, i] >= a) & (steps[:, i] <= b)).mean())
+    out["acts"] = float(np.mean(act_errs)) if act_errs else 0.0
     target = member_target(tg, years)
     cols = [CLIENTS.index(a) for a in tg.dejure_actors]
     match = bloc[:, :, cols] == target[None]
     out["dejure"] = float(match[:, in_window].mean())
+    excess = []
+    for c, actor in enumerate(CLIENTS):
+        if scored[:, c].any():
+            sw = float((stance_q[:, 1:, c] != stance_q[:, :-1, c]).sum(axis=1).mean())
+            out[f"switches_{actor}"] = sw
+            excess.append(max(0.0, sw - sum(ev.actor == actor and ev.layer != "de_jure" for ev in tg.targets.events)))
+    out["excess_switches"] = float(np.mean(excess)) if excess else 0.0
     penalty = w.beta * float(np.log(beta / w.beta_reference)) ** 2
     out["beta_penalty"] = penalty
-    out["objective"] = w.stance * (1 - share_accepted) + w.timing * out["timing"] + w.dejure * (1 - out["dejure"]) - w.logp * logp + penalty
+    out["objective"] = (w.stance * (1 - share_accepted) + w.timing * out["timing"] + w.dejure * (1 - out["dejure"]) + w.acts * out["acts"]
+                        + w.switches * out["excess_switches"] - w.logp * logp + penalty)
     return out

@@ -5,14 +5,14 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.actors import N_CLIENTS, N_STANCES, Client, Patron, Stance
+from sim.actors import N_CLIENTS, N_STANCES, Client, Patron, Rule, Stance
 from sim.agents import ClientAgent, PatronAgent
-from sim.dynamics import alliance_status, closeness, environment, initial_commitments, instrument_availability, stack_offers
+from sim.dynamics import alliance_status, closeness, environment, instrument_availability, stack_offers
 from sim.ensemble import RunResult
 from sim.inputs import Exogenous, compile_scenario
 from sim.params import ModelParams, stack_params
-from sim.randomness import run_uniforms
-from sim.scenario import Rule, Scenario
+from sim.randomness import run_draws
+from sim.scenario import Scenario
 
 
 class AlignmentModel(mesa.Model):
@@ -41,11 +41,9 @@ class AlignmentModel(mesa.Model):
         self.theta = stack_params([params or scenario.params])
         self.exo = exo if exo is not None else compile_scenario(scenario)
         self.n_steps = self.exo.n_steps
-        self.uniforms = run_uniforms(seed, self.n_steps, N_CLIENTS)
+        self.draws = run_draws(seed, self.n_steps, N_CLIENTS)
         self.step_index = 0
         self.stances = self.exo.initial_stance[None, :].astype(np.int8).copy()
-        self.memory, self.member = initial_commitments(self.exo, 1)
-        self.next_memory, self.next_member = self.memory.copy(), self.member.copy()
         self.patrons = [PatronAgent(self, p) for p in Patron]
         self.clients = [ClientAgent(self, c, Stance(int(self.exo.initial_stance[c]))) for c in Client]
         self.patron_set = mesa.agent.AgentSet(self.patrons, random=self.random)
@@ -60,6 +58,11 @@ class AlignmentModel(mesa.Model):
         )
         self.running = True
 
+    @property
+    def member(self) -> np.ndarray:
+        """``[1, C, J]``: every client's de jure instruments."""
+        return np.concatenate([c.member for c in self.clients], axis=1)
+
     def step(self) -> None:
         """One quarter: environment, patron offers, client choices (any order), de jure acts."""
         t = self.step_index
@@ -70,19 +73,19 @@ class AlignmentModel(mesa.Model):
         self.client_set.shuffle_do("step")
         self.client_set.do("advance")
         self.stances = np.array([[c.stance for c in self.clients]], dtype=np.int8)
-        self.memory, self.member = self.next_memory.copy(), self.next_member.copy()
         self._record(t)
         self.step_index += 1
         self.running = self.step_index < self.n_steps
 
     def _record(self, t: int) -> None:
         probs = np.stack([c.probs for c in self.clients])[None]
+        member = self.member
         r = self.result
         r.stance[:, t] = self.stances
         r.probs[:, t] = probs
-        r.member[:, t] = self.member
-        r.status[:, t] = alliance_status(self.member, self.stances, self.exo)
-        for k, v in closeness(self.stances, probs, self.member, self.offers, self.exo).items():
+        r.member[:, t] = member
+        r.status[:, t] = alliance_status(member, self.stances, self.exo)
+        for k, v in closeness(self.stances, probs, member, self.offers, self.exo).items():
             r.closeness.setdefault(k, np.empty((1, self.n_steps, N_CLIENTS), dtype=np.float32))[:, t] = v
 
     def run(self) -> RunResult:

@@ -13,14 +13,14 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from sim import __version__
-from sim.actors import CLIENTS, N_CLIENTS, N_STANCES, STANCES, Patron
+from sim.actors import CLIENTS, N_CLIENTS, N_STANCES, STANCES
 from sim.ensemble import RunResult, expand_theta, simulate
-from sim.fit import Targets, load_targets, score
+from sim.fit import Targets, acts_per_run, acts_report, load_targets, modal_quarterly, score
 from sim.inputs import Exogenous, compile_scenario
 from sim.model import AlignmentModel
 from sim.outputs import atomic_folder, git_commit, summary_rows, trajectory_schema, trajectory_table, write_csv, write_json
 from sim.params import stack_params
-from sim.randomness import batch_uniforms, run_seed
+from sim.randomness import batch_draws, run_seed
 from sim.scenario import Scenario, scenario_hash
 
 ENGINES = ("ensemble", "mesa")
@@ -59,7 +59,7 @@ def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int], engine: str) -> R
             closeness={k: np.concatenate([p.closeness[k] for p in parts]) for k in parts[0].closeness},
         )
     th = expand_theta(stack_params([scn.params]), len(seeds))
-    return simulate(exo, th, scn.rule, batch_uniforms(np.array(seeds), exo.n_steps, N_CLIENTS))
+    return simulate(exo, th, scn.rule, batch_draws(np.array(seeds), exo.n_steps, N_CLIENTS))
 
 
 def _decimal_time(scn: Scenario) -> np.ndarray:
@@ -98,7 +98,10 @@ def run_scenario(
     year_end_bloc = np.empty((R, len(years), C), dtype=bool)
     stance_counts = np.zeros((T, C, N_STANCES))
     status_counts = np.zeros((T, C, 3))
-    csto = [j for j, i in enumerate(exo.instrument_ids) if exo.instrument_patron[j] == Patron.RUS and exo.instrument_military[j]]
+    member_counts = np.zeros((T, C, len(exo.instrument_ids)))
+    act_steps = np.empty((R, len(targets.acts)), dtype=np.int64)
+    switches = np.empty((R, C))
+    csto = np.flatnonzero(exo.bloc)
     seeds_all = [run_seed(root, r) for r in range(R)]
     with atomic_folder(out) as tmp:
         writer = None
@@ -113,9 +116,12 @@ def run_scenario(
                     writer = pq.ParquetWriter(tmp / "trajectories.parquet", trajectory_schema(exo, sorted(res.closeness)), compression="zstd")
                 writer.write_table(table)
                 year_end[idx] = res.stance[:, ye_steps]
-                year_end_bloc[idx] = res.member[:, ye_steps][..., csto].any(axis=-1) if csto else False
+                year_end_bloc[idx] = res.member[:, ye_steps][..., csto].any(axis=-1) if len(csto) else False
                 stance_counts += np.stack([(res.stance == s).sum(axis=0) for s in range(N_STANCES)], axis=-1)
                 status_counts += np.stack([(res.status == s).sum(axis=0) for s in range(3)], axis=-1)
+                member_counts += res.member.sum(axis=0)
+                act_steps[idx] = acts_per_run(targets.acts, cal, res.stance, res.member, exo.instrument_ids)
+                switches[idx] = (res.stance[:, 1:] != res.stance[:, :-1]).sum(axis=1)
                 bar.update(len(idx))
         finally:
             bar.close()
@@ -125,6 +131,9 @@ def run_scenario(
         write_csv(tmp / "summary.csv", summary_rows(year_end, years))
 
         fit = score(year_end, year_end_bloc, years, targets)
+        modal_stance, modal_member = modal_quarterly(stance_counts, member_counts / R)
+        fit["acts"] = acts_report(targets.acts, act_steps, acts_per_run(targets.acts, cal, modal_stance, modal_member, exo.instrument_ids)[0], cal)
+        fit["switches_per_run"] = {a: float(switches[:, c].mean()) for c, a in enumerate(CLIENTS)}
         fit["replicates"] = R
         write_json(tmp / "fit.json", fit)
 

@@ -1,9 +1,10 @@
 """The scenario schema: actors' structural inputs, parameters, drivers, shocks.
 
 A scenario is a YAML file validated by these pydantic models. Shocks are
-*causes* only (threats, unrest, repression, patron means and needs, intent,
-affinity, export routes): no shock kind can set a client's stance or its
-membership of a bloc, because those are what the model must produce.
+*causes* only (threats, contagion, repression, patron means and needs, intent,
+export routes, changes of leader): no shock kind can set a client's stance, its
+membership of a bloc or a leader's liking for a patron, because those are what
+the model must produce.
 """
 
 from __future__ import annotations
@@ -11,28 +12,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.actors import CLIENTS, PATRONS, STANCES
+from sim.actors import CLIENTS, PATRONS, STANCES, Rule
 from sim.errors import ScenarioError
 from sim.params import ModelParams
 from sim.resolve import Origin, locate, resolve
 from sim.timeline import Calendar, parse_quarter
 
-
-class Rule(StrEnum):
-    """The decision rule client leaders follow."""
-
-    OMNIBALANCING = "omnibalancing"
-    BALANCE_OF_THREAT = "balance_of_threat"
-
-
-CLIENT_KINDS = ("insurgency", "unrest", "elite", "external", "repression", "affinity", "route_china", "pressure")
-PATRON_KINDS = ("means", "need", "intent", "courting")
+#: Effect kinds a shock may have on clients, and on patrons. ``leader_change`` may target either.
+CLIENT_KINDS = ("insurgency", "unrest", "elite", "external", "contagion", "repression", "route_china", "pressure", "leader_change")
+PATRON_KINDS = ("means", "need", "intent", "courting", "engagement", "leader_change")
+#: Events with no size of their own: their effect is a global parameter.
+EVENT_KINDS = {"leader_change": "tie_weight and succession_threat", "engagement": "engagement_step"}
 FORBIDDEN_KINDS = ("stance", "alignment", "membership", "treaty", "base", "exit", "join")
 
 
@@ -61,23 +56,24 @@ class Driver(_Strict):
 
 
 class Drivers(_Strict):
-    """The exogenous series the model reads."""
+    """The exogenous series the model reads (dated, sourced CSV files; see docs/model.md)."""
 
     brent: Driver
     freedom_house: Driver
     cinc: Driver
+    remittances: Driver
+    ethnic_russians: Driver
+    export_routes: Driver
+    hydrocarbons: Driver
 
 
 class ClientInputs(_Strict):
-    """Structural inputs of one client, documented before the fact (see docs/model.md)."""
+    """Time-invariant structural facts of one client, documented before the fact (see docs/model.md)."""
 
-    ethnic_russian_share: float = Field(ge=0, le=1)
-    russian_troops: float = Field(ge=0, le=1)
-    remittance_share: float = Field(ge=0, le=1)
-    route_russia: float = Field(ge=0, le=1)
     afghan_border: bool
     border_russia: bool
     border_china: bool
+    soviet_forces: bool = Field(description="Soviet forces under Russian command left on the client's soil at independence (1991).")
     source: str
 
 
@@ -97,6 +93,8 @@ class Instrument(_Strict):
     open_from: dt.date
     renewals: list[dt.date] = []
     requires_need: float | None = Field(None, ge=0, description="Open to a client only while Western need for it exceeds this.")
+    requires_soviet_forces: bool = Field(False, description="Open only to clients with Soviet forces on their soil at independence.")
+    alliance: bool = Field(False, description="A military alliance: membership makes a client a de jure ally of the patron.")
     join_threshold: float = Field(gt=0, le=1)
     exit_threshold: float = Field(ge=0, lt=1)
     source: str
@@ -125,7 +123,6 @@ class Shock(_Strict):
     magnitude: float = Field(1.0, ge=0, description="Multiplier on every effect.")
     half_life: float | None = Field(None, gt=0, description="Years for the effect to halve; none = permanent.")
     until: dt.date | None = Field(None, description="Date after which the effect stops altogether (e.g. a regime that falls).")
-    patron: str | None = None
     source: str
     reason: str | None = None
 
@@ -147,12 +144,22 @@ class Shock(_Strict):
         on_patrons = kinds <= set(PATRON_KINDS)
         if not (on_clients or on_patrons):
             raise ValueError("a shock's effects must all act on clients or all on patrons; split it in two")
+        if on_clients and on_patrons:  # a leader change: its targets say whose leader
+            on_clients = all(t in CLIENTS for t in self.targets)
         allowed = CLIENTS if on_clients else PATRONS
         for i, t in enumerate(self.targets):
             if t not in allowed:
                 raise _LocatedError(("targets", i), f"target '{t}' is not a {'client' if on_clients else 'patron'} ({', '.join(allowed)})", relative=True)
-        if "affinity" in kinds and self.patron not in PATRONS:
-            raise ValueError("an 'affinity' effect needs 'patron:' (RUS, WEST or CHN)")
+        for kind, params in EVENT_KINDS.items():
+            if kind not in kinds:
+                continue
+            if kinds != {kind} or self.effects[kind] != 1:
+                raise _LocatedError(("effects", kind), f"'{kind}' has no size of its own (write '{kind}: 1' alone): "
+                                    f"its effect is set by the global parameters {params}", relative=True)
+            if self.magnitude not in (0.0, 1.0):
+                raise _LocatedError(("magnitude",), f"a '{kind}' event happens (magnitude 1) or not (0); it cannot be scaled", relative=True)
+            if self.half_life is not None or self.until is not None:
+                raise ValueError(f"a '{kind}' event is dated, not shaped: it takes no 'half_life' or 'until'")
         if "pressure" in kinds and not self.reason:
             raise ValueError("a scripted 'pressure' effect needs a stated 'reason:' (patron reactions come from the model)")
         return self
@@ -380,10 +387,7 @@ def _child_model(model: Any, field: str) -> Any:
         (Protection, "RUS"): ThreatTable,
         (Protection, "WEST"): ThreatTable,
         (Protection, "CHN"): ThreatTable,
-        (Drivers, "brent"): Driver,
-        (Drivers, "freedom_house"): Driver,
-        (Drivers, "cinc"): Driver,
-    }
+    } | {(Drivers, name): Driver for name in Drivers.model_fields}
     return table.get((model, field))
 
 

@@ -37,7 +37,7 @@ from sim.errors import OmnibalanceError, ScenarioError
 from sim.fit import event_years, load_targets
 from sim.inputs import Exogenous, compile_scenario
 from sim.params import stack_params
-from sim.randomness import batch_uniforms, run_seed
+from sim.randomness import batch_draws, run_seed
 from sim.resolve import load_spec_file, locate, resolve
 from sim.scenario import Scenario, apply_set, resolve_data, validate_data
 
@@ -260,7 +260,7 @@ def run_chunk(plan: SweepPlan, out: Path, k: int, chunk_size: int, trajectories:
     rule = scns[0].rule
     if any(s.rule != rule for s in scns):
         raise OmnibalanceError("a sweep cannot mix decision rules in one chunk; sweep 'rule' with separate sweeps")
-    res = simulate(exo, th, rule, batch_uniforms(seeds, exo.n_steps, N_CLIENTS), variant=variant, full=False)
+    res = simulate(exo, th, rule, batch_draws(seeds, exo.n_steps, N_CLIENTS), variant=variant, full=False)
     table = outcome_table(plan, res.stance, res.member, exo, scns[0], point_idx, rep, seeds)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{time.time_ns()}.tmp")
@@ -269,7 +269,7 @@ def run_chunk(plan: SweepPlan, out: Path, k: int, chunk_size: int, trajectories:
     if trajectories:
         from sim.outputs import trajectory_table
 
-        full = simulate(exo, th, rule, batch_uniforms(seeds, exo.n_steps, N_CLIENTS), variant=variant, full=True)
+        full = simulate(exo, th, rule, batch_draws(seeds, exo.n_steps, N_CLIENTS), variant=variant, full=True)
         tt = trajectory_table(full, exo, scns[0].calendar, runs, seeds)
         tpath = out / "trajectories" / f"chunk_{k:05d}.parquet"
         tpath.parent.mkdir(parents=True, exist_ok=True)
@@ -290,8 +290,7 @@ def outcome_table(plan: SweepPlan, stance, member, exo, scn, point_idx, rep, see
             cols[f"share_{actor}_{st}"] = (stance[:, :, c] == s).mean(axis=1)
     years, steps = scn.calendar.year_end_steps()
     targets = load_targets()
-    rus_mil = (exo.instrument_patron == 0) & exo.instrument_military
-    bloc = member[:, steps][..., rus_mil].any(axis=-1)
+    bloc = member[:, steps][..., exo.bloc].any(axis=-1)
     for ev in targets.events:
         c = CLIENTS.index(ev.actor)
         yrs = event_years(ev, targets, stance[:, steps, c], bloc[:, :, c], years)

@@ -9,7 +9,6 @@ model disagrees with is reported as such.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -18,142 +17,35 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.actors import CLIENTS, N_CLIENTS, STANCES, Patron, Stance
+from sim.actors import CLIENTS, STANCES, Rule
 from sim.calibrate import Problem, executor, load_spec, run_de
-from sim.compare import bootstrap_diff
-from sim.dynamics import environment
-from sim.ensemble import expand_theta, simulate
+from sim.causes import MATERIAL, ROOT, common_draws, scenario_with, signatures, year_end_runs
 from sim.fit import load_targets
-from sim.inputs import compile_scenario
 from sim.loss import load_calibration_targets
-from sim.params import stack_params
-from sim.randomness import batch_uniforms, run_seed
-from sim.resolve import resolve
-from sim.scenario import Rule, Scenario, validate_data
-
-ROOT = Path(__file__).resolve().parent.parent
 
 #: Each omnibalancing mechanism, and the parameter values that switch it off.
 ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "full model": ("nothing switched off", {}),
-    "no internal threats": ("only external threats count (insurgency, unrest and elite threats ignored)", {"internal_threats": False}),
+    "no internal threats": ("only external threats count (insurgency, unrest, elite and regime-change threats ignored)", {"internal_threats": False}),
     "no threat salience": ("tau = 0: every threat weighs alike, no most-pressing-threat focus", {"tau": 0.0}),
-    "no Western normative pressure": ("the West applies no pressure and regimes perceive none", {"pressure_base": 0.0, "pressure_closure": 0.0, "pressure_feedback": 0.0, "lambda_pressure": 0.0}),
+    "no Western normative pressure": ("the West applies no pressure, so no regime-change threat and no hostile intent read into it",
+                                      {"pressure_base": 0.0, "pressure_closure": 0.0, "hostility": 0.0, "exposure": 0.0, "intent_from_pressure": 0.0}),
+    "no regime-change channel": ("Western pressure stays, but raises no regime-change threat", {"hostility": 0.0, "exposure": 0.0}),
+    "no self-reliance": ("no regime can do without patron protection or rents", {"self_reliance": 0.0}),
+    "no personal ties": ("leaders' ties to patrons' leaders do not count, so leader changes only raise the succession threat", {"tie_weight": 0.0}),
     "no patron rents": ("gamma = 0: rents do not enter the leader's utility", {"gamma": 0.0}),
     "no switching cost": ("chi = 0", {"chi": 0.0}),
+    "no persistent noise": ("no persistent preference shocks: only the quantal response's independent noise", {"noise_sd": 0.0}),
     "no de jure stickiness": ("memberships follow the stance at once", {"dejure_sticky": False}),
 }
-
-#: A counterfactual effect on a share counts only if its whole 95% interval is at least this large
-#: (five percentage points): an interval that merely excludes zero can be a negligible effect.
-MATERIAL = 0.05
 
 #: A mechanism counts as "needed by the data" if switching it off worsens the refitted objective by more than this.
 NEEDED_MARGIN = 0.02
 
 
-def _scenario_with(path: Path, edits: dict[str, Any], rule: Rule | None = None, params: dict[str, Any] | None = None) -> Scenario:
-    data, origin = resolve(path)
-    data = copy.deepcopy(data)
-    if edits.get("remove"):
-        data["shocks"] = [s for s in data["shocks"] if s["id"] not in edits["remove"]]
-    if edits.get("add"):
-        data["shocks"] = data["shocks"] + edits["add"]
-    if params:
-        data["params"] = {**(data.get("params") or {}), **params}
-    if rule is not None:
-        data["rule"] = rule.value
-    return validate_data(data, origin, path)
-
-
-def _runs(scn: Scenario, uniforms: np.ndarray) -> dict[str, np.ndarray]:
-    exo = compile_scenario(scn)
-    years, steps = scn.calendar.year_end_steps()
-    res = simulate(exo, expand_theta(stack_params([scn.params]), len(uniforms)), scn.rule, uniforms, full=False, probs_steps=steps)
-    rus_mil = (exo.instrument_patron == Patron.RUS) & exo.instrument_military
-    return {"stance": res.stance[:, steps], "bloc": res.member[:, steps][..., rus_mil].any(axis=-1), "probs": np.asarray(res.probs), "years": years, "exo": exo}
-
-
-def _effect(alt: np.ndarray, base: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-    lo, hi = bootstrap_diff(alt[:, None], base[:, None], rng)
-    return {"effect": float(alt.mean() - base.mean()), "lo": float(lo[0]), "hi": float(hi[0])}
-
-
-def signatures(history: Path, rule: Rule | None, params: dict[str, Any] | None, replicates: int, seed: int) -> list[dict[str, Any]]:
-    """The sources' causal claims, each as a counterfactual with common random numbers."""
-    uni = batch_uniforms(np.array([run_seed(seed, r) for r in range(replicates)]), 101, N_CLIENTS)
-    rng = np.random.default_rng(seed)
-    base_scn = _scenario_with(history, {}, rule, params)
-    base = _runs(base_scn, uni)
-    years = base["years"]
-    uzb, kaz = CLIENTS.index("UZB"), CLIENTS.index("KAZ")
-    out = []
-
-    # 1. Andijan and the Western reaction drove the 2005 turn (Fumagalli 2007; November 2005 treaty reports).
-    alt = _runs(_scenario_with(history, {"remove": ["andijan"]}, rule, params), uni)
-    w = (years >= 2005) & (years <= 2007)
-    de_facto = _effect((alt["stance"][:, w, uzb] == Stance.RUS).mean(axis=1), (base["stance"][:, w, uzb] == Stance.RUS).mean(axis=1), rng)
-    de_jure = _effect(alt["bloc"][:, w, uzb].mean(axis=1), base["bloc"][:, w, uzb].mean(axis=1), rng)
-    agree = de_facto["hi"] < -MATERIAL or de_jure["hi"] < -MATERIAL
-    out.append({"claim": "Andijan and the Western reaction to it drove the 2005 turn to Russia", "source": "Fumagalli 2007; November 2005 treaty reports",
-                "test": "remove Andijan; Uzbekistan's alignment with Russia 2005-07 should fall, de facto or de jure",
-                "result": f"de facto share with Russia {de_facto['effect']:+.3f} [{de_facto['lo']:+.3f}, {de_facto['hi']:+.3f}]; CSTO membership {de_jure['effect']:+.3f} [{de_jure['lo']:+.3f}, {de_jure['hi']:+.3f}]",
-                "agrees": agree})
-
-    # 2. The cooling after Medvedev's election: removing it should delay or weaken the 2008 turn.
-    alt = _runs(_scenario_with(history, {"remove": ["medvedev"]}, rule, params), uni)
-    w = (years >= 2008) & (years <= 2010)
-    eff = _effect((alt["stance"][:, w, uzb] == Stance.RUS).mean(axis=1), (base["stance"][:, w, uzb] == Stance.RUS).mean(axis=1), rng)
-    out.append({"claim": "The cooling after Medvedev's election drove the 2008 turn away from Russia", "source": "seed article comparing Russia-Kazakhstan and Russia-Uzbekistan relations",
-                "test": "remove the Medvedev chill; Uzbekistan's share with Russia 2008-10 should rise",
-                "result": f"share with Russia 2008-10 {eff['effect']:+.3f} [{eff['lo']:+.3f}, {eff['hi']:+.3f}]", "agrees": eff["lo"] > MATERIAL})
-
-    # 3. Security cooperation with Russia tracked the threat Tashkent faced.
-    exo = base["exo"]
-    th = stack_params([base_scn.params])
-    _, steps = base_scn.calendar.year_end_steps()
-    threat = np.array([environment(exo, int(t), th, 1).threat[0, uzb].max() for t in steps])
-    coop = (base["stance"][:, :, uzb] == Stance.RUS) * 0.5 + base["bloc"][:, :, uzb] * 0.5  # military closeness to Russia
-    rs = []
-    for _ in range(500):
-        idx = rng.integers(0, replicates, replicates)
-        c = coop[idx].mean(axis=0)
-        rs.append(np.corrcoef(c, threat)[0, 1] if c.std() > 0 else 0.0)
-    r = float(np.corrcoef(coop.mean(axis=0), threat)[0, 1]) if coop.mean(axis=0).std() > 0 else 0.0
-    lo, hi = np.percentile(rs, [2.5, 97.5])
-    out.append({"claim": "Uzbek-Russian security cooperation was active only when Tashkent faced a threat (Taliban 1995-98; fear of Western intervention 2005-07)",
-                "source": "seed article comparing Russia-Kazakhstan and Russia-Uzbekistan relations",
-                "test": "correlation, over 1991-2016, of Uzbekistan's military closeness to Russia with its most pressing threat",
-                "result": f"r = {r:+.2f} [{lo:+.2f}, {hi:+.2f}]", "agrees": bool(lo > 0)})
-
-    # 4. Kazakhstan's alliance is robust to any single shock removed or added.
-    moved = []
-    small = uni[: max(50, replicates // 5)]
-    for shock in base_scn.shocks:
-        variants = [("removed", {"remove": [shock.id]})]
-        if set(shock.targets) <= set(CLIENTS) and "KAZ" not in shock.targets:
-            added = shock.model_dump(mode="json")
-            added["id"] = f"{shock.id}_in_kazakhstan"
-            added["targets"] = ["KAZ"]
-            added = {k: v for k, v in added.items() if v is not None}
-            variants.append(("added to Kazakhstan", {"add": [added]}))
-        for how, edit in variants:
-            run = _runs(_scenario_with(history, edit, rule, params), small)
-            share = (run["stance"][:, :, kaz] == Stance.RUS).mean(axis=0)
-            if (share[years >= 1992] < 0.5).any():
-                moved.append(f"{shock.id} {how} (lowest share with Russia {share[years >= 1992].min():.2f})")
-    out.append({"claim": "Kazakhstan's alliance with Russia is robust: no single historical shock removed or added moves it off Russia",
-                "source": "seed articles (two alliance models); alignment_targets.csv",
-                "test": "remove each history shock, and add each client shock to Kazakhstan; Kazakhstan's modal stance should stay RUS every year",
-                "result": "no shock moves Kazakhstan off Russia" if not moved else "moved by: " + "; ".join(moved), "agrees": not moved})
-    return out
-
-
 def proper_scores(history: Path, replicates: int, seed: int) -> dict[str, Any]:
     """Log and Brier scores of the stance probabilities on scored years, and reliability data."""
-    scn = _scenario_with(history, {})
-    uni = batch_uniforms(np.array([run_seed(seed, r) for r in range(replicates)]), 101, N_CLIENTS)
-    run = _runs(scn, uni)
+    run = year_end_runs(scenario_with(history), common_draws(replicates, seed))
     tg = load_targets()
     probs, years = run["probs"].mean(axis=0), run["years"]  # [Y, C, S]
     logs, briers, rel = [], [], []
