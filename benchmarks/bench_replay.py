@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim.actors import N_CLIENTS  # noqa: E402
-from sim.ensemble import expand_theta, simulate  # noqa: E402
+from sim.ensemble import simulate  # noqa: E402
 from sim.inputs import compile_scenario  # noqa: E402
 from sim.model import AlignmentModel  # noqa: E402
 from sim.params import stack_params  # noqa: E402
-from sim.randomness import batch_uniforms, run_seed  # noqa: E402
+from sim.randomness import batch_draws, run_seed  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
 HISTORY = ROOT / "scenarios" / "history.yaml"
@@ -49,10 +49,10 @@ def bench_ensemble(n: int) -> float:
     """Seconds per run for one batch of ``n`` runs (random numbers included, outputs in memory)."""
     scn = load_scenario(HISTORY)
     exo = compile_scenario(scn)
-    th = expand_theta(stack_params([scn.params]), n)
+    th = stack_params([scn.params])
     t0 = time.perf_counter()
     seeds = np.array([run_seed(1, r) for r in range(n)])
-    simulate(exo, th, scn.rule, batch_uniforms(seeds, exo.n_steps, N_CLIENTS))
+    simulate(exo, th, scn.rule, batch_draws(seeds, exo.n_steps, N_CLIENTS))
     return (time.perf_counter() - t0) / n
 
 

@@ -33,9 +33,9 @@ class PatronAgent(mesa.Agent):
         self.offer: PatronOffer | None = None
 
     def step(self) -> None:
-        """Update this patron's offer from the quarter's environment and last quarter's stances."""
+        """Update this patron's offer from the quarter's environment."""
         m = self.model
-        self.offer = OFFER_RULES[self.patron](m.env, m.stances, m.theta)
+        self.offer = OFFER_RULES[self.patron](m.env, m.theta)
 
 
 class ClientAgent(mesa.Agent):
@@ -62,7 +62,7 @@ class ClientAgent(mesa.Agent):
         self.ties = np.where(env.tie_reset, 0.0, self.ties)
         self.noise = preference_noise(self.noise, m.draws.normal[:, t, c : c + 1], m.theta)
         prev = np.array([[self.stance]], dtype=np.int8)
-        u = utilities(m.rule, env, m.offers.client(c), prev, self.member, self.ties, self.noise, m.exo, m.theta)
+        u = utilities(m.rule, env, m.offers.client(c), prev, self.member, self.ties, self.noise, m.exo, m.theta, first=t == 0)
         probs = choice_probabilities(u, m.theta.beta)
         self.probs = probs[0, 0]
         self.next_stance = Stance(int(sample_stance(probs, m.draws.uniform[:, t, c : c + 1])[0, 0]))

@@ -26,7 +26,7 @@ from sim.ensemble import simulate
 from sim.errors import OmnibalanceError, ScenarioError
 from sim.inputs import compile_scenario
 from sim.loss import CalibrationTargets, LossWeights, load_calibration_targets, loss_components
-from sim.params import ModelParams, Theta, stack_params
+from sim.params import ModelParams, stack_params
 from sim.randomness import batch_draws, run_seed
 from sim.resolve import load_spec_file, locate
 from sim.scenario import Rule, load_scenario
@@ -83,8 +83,8 @@ class LossWeightsSpec(BaseModel):
     acts: float = Field(0.5, ge=0, description="Weight of the quarterly timing of the dated acts.")
     switches: float = Field(0.01, ge=0, description="Weight of each stance change per run beyond history's realignments.")
     logp: float = Field(0.05, ge=0)
-    beta: float = Field(0.05, ge=0, description="Penalty weight on log(beta / beta_reference)^2.")
-    beta_reference: float = Field(12.0, gt=0)
+    beta: float = Field(0.02, ge=0, description="Penalty weight on log(beta / beta_reference)^2.")
+    beta_reference: float = Field(20.0, gt=0)
 
 
 CalibrationSpec.model_rebuild()
@@ -225,10 +225,8 @@ class Problem:
         X = np.atleast_2d(np.asarray(X, dtype=float))
         R = self.spec.replicates
         plist = [self.params(x) for x in X]
-        th = stack_params(plist)
-        th = Theta({k: np.repeat(v, R, axis=0) for k, v in th.__dict__.items() if k != "size"})
-        u = st["draws"].tile(len(X))
-        res = simulate(st["exo"], th, st["rule"], u, full=False, probs_steps=st["steps"])
+        setting = np.repeat(np.arange(len(plist)), R)  # common random numbers: every parameter set runs the same R draws
+        res = simulate(st["exo"], stack_params(plist), st["rule"], st["draws"].tile(len(X)), full=False, probs_steps=st["steps"], setting=setting)
         probs = np.asarray(res.probs)  # [R*n, Y, C, S]
         w = LossWeights(**self.spec.weights.model_dump())
         tg = targets or self.targets

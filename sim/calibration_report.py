@@ -168,7 +168,8 @@ def write_report(out: Path, problem, summary: dict[str, Any], result: dict[str, 
         "| measure | fitted window | whole history |",
         "|---|---|---|",
     ]
-    keys = ["objective", "hit_UZB", "hit_KAZ", "share_accepted", "logp", "timing", "dejure", "beta_penalty"] + [k for k in full if k.startswith("event_")]
+    keys = (["objective", "hit_UZB", "hit_KAZ", "share_accepted", "logp", "timing", "acts", "dejure", "excess_switches", "switches_UZB", "switches_KAZ", "beta_penalty"]
+            + [k for k in full if k.startswith("event_")] + [k for k in full if k.startswith("act_")])
     for k in keys:
         a = ins.get(k)
         lines.append(f"| {k} | {'' if a is None else f'{a:.3f}'} | {full.get(k, float('nan')):.3f} |")

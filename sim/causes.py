@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.actors import CLIENTS, N_CLIENTS, Rule, Stance
 from sim.compare import bootstrap_diff
-from sim.ensemble import expand_theta, simulate
+from sim.ensemble import simulate
 from sim.inputs import compile_scenario
 from sim.params import stack_params
 from sim.randomness import Draws, batch_draws, run_seed
@@ -105,12 +105,13 @@ def scenario_with(path: Path, causes: tuple[Cause, ...] = (), rule: Rule | None 
 
 
 def year_end_runs(scn: Scenario, draws: Draws) -> dict[str, np.ndarray]:
-    """Year-end stances, Russian-alliance membership and choice probabilities of ``len(draws)`` runs."""
+    """Year-end stances, Russian-alliance membership and choice probabilities of ``len(draws)`` runs
+    (and the quarterly stances and memberships)."""
     exo = compile_scenario(scn)
     years, steps = scn.calendar.year_end_steps()
-    res = simulate(exo, expand_theta(stack_params([scn.params]), len(draws)), scn.rule, draws, full=False, probs_steps=steps)
+    res = simulate(exo, stack_params([scn.params]), scn.rule, draws, full=False, probs_steps=steps)
     return {"stance": res.stance[:, steps], "bloc": res.member[:, steps][..., exo.bloc].any(axis=-1), "probs": np.asarray(res.probs), "years": years,
-            "exo": exo, "quarterly": res.stance}
+            "exo": exo, "quarterly": res.stance, "member": res.member}
 
 
 def common_draws(replicates: int, seed: int, n_steps: int = 101) -> Draws:

@@ -178,6 +178,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for ev in fit["events"]:
         made = ev["modal_year"] if ev["modal_year"] is not None else "not made"
         print(f"  {ev['actor']} {ev['history_year']} {ev['from']}->{ev['to']}: modal path {made}; {ev['share_within_1y']:.0%} of replicates within 1 year")
+    for act in fit.get("acts", []):
+        window = act["window"][0] if act["window"][0] == act["window"][1] else "-".join(act["window"])
+        print(f"  {act['actor']} {act['act'].split(';')[0]} ({window}): modal path {act['modal_quarter'] or 'not made'}; {act['share_on_time']:.0%} of replicates on time")
+    sw = fit.get("switches_per_run", {})
+    if sw:
+        print("  stance switches per run: " + ", ".join(f"{a} {v:.1f}" for a, v in sw.items()))
     return 0
 
 

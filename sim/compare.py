@@ -11,7 +11,7 @@ import numpy as np
 
 from sim import __version__
 from sim.actors import CLIENTS, N_CLIENTS, STANCES
-from sim.ensemble import expand_theta, simulate
+from sim.ensemble import simulate
 from sim.fit import EVENT_TOLERANCE, Targets, event_years, load_targets
 from sim.inputs import compile_scenario
 from sim.outputs import atomic_folder, git_commit, write_csv, write_json
@@ -42,7 +42,7 @@ def run_year_ends(scn: Scenario, draws: Draws, chunk: int = 5000) -> tuple[np.nd
     stance, bloc = [], []
     for lo in range(0, len(draws), chunk):
         u = draws.take(slice(lo, lo + chunk))
-        res = simulate(exo, expand_theta(th, len(u)), scn.rule, u, full=False)
+        res = simulate(exo, th, scn.rule, u, full=False)
         stance.append(res.stance[:, steps])
         bloc.append(res.member[:, steps][..., exo.bloc].any(axis=-1))
     return np.concatenate(stance), np.concatenate(bloc)

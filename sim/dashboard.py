@@ -258,7 +258,7 @@ def run_replicates(scenario_path: str | Path, overrides: Sequence[str] = (), rep
 
 @functools.lru_cache(maxsize=48)
 def _run_cached(path: str, mtime: int, overrides: tuple[str, ...], replicates: int, seed: int | None) -> dict[str, Any]:
-    from sim.ensemble import expand_theta, simulate
+    from sim.ensemble import simulate
     from sim.fit import load_targets, score
     from sim.inputs import compile_scenario
     from sim.params import stack_params
@@ -272,7 +272,7 @@ def _run_cached(path: str, mtime: int, overrides: tuple[str, ...], replicates: i
     root = scn.seed if seed is None else seed
     R = replicates
     seeds = np.array([run_seed(root, r) for r in range(R)])
-    theta = expand_theta(stack_params([scn.params]), R)
+    theta = stack_params([scn.params])
     res = simulate(exo, theta, scn.rule, batch_draws(seeds, exo.n_steps, N_CLIENTS), full=False)
     cal = scn.calendar
     years, ye_steps = cal.year_end_steps()

@@ -9,6 +9,7 @@ two rules can be scored on the same history.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -127,6 +128,75 @@ RULES: dict[Rule, HazardRule] = {
 }
 
 
+@dataclass
+class StanceValues:
+    """The parts of each stance's utility that do not depend on a run's own state; arrays ``[b, C, S]``.
+
+    They depend only on the quarter, the parameters and the scenario variant, so the ensemble
+    computes them once per parameter set and shares them between that set's replicates.
+
+    Attributes:
+        base: ``-h(s) + (1 - r) (gamma R(s) - D(s)) - sigma(s)``, with Russia's rents before
+            courting and the dependence on Russia without Russian forces on the client's soil.
+        courting: utility added when the client had drifted from Russia last quarter (Russia's
+            courting rents, worth ``gamma (1 - r)``).
+        forces: utility added by Russian forces on the client's soil (each raises dependence on
+            Russia by 1/4, so defying Russia costs ``(1 - r) defiance / 4`` more).
+    """
+
+    base: np.ndarray
+    courting: np.ndarray
+    forces: np.ndarray
+
+    def take(self, index: np.ndarray) -> StanceValues:
+        """The rows ``index`` (one per run)."""
+        return StanceValues(self.base[index], self.courting[index], self.forces[index])
+
+
+def stance_values(rule: Rule, env: Environment, offers: Offers, th: Theta) -> StanceValues:
+    """The state-free part of each stance's utility under ``rule`` (see :class:`StanceValues`)."""
+    hazard = RULES[rule](env, offers, th)
+    need = (1.0 - env.self_reliance)[..., None]  # a self-reliant regime needs patrons' money less and can absorb their leverage
+    worth = th.gamma[..., None] * need
+    rents = _per_stance(offers.rents, th.nonaligned_share * sum_last(offers.rents))
+    courting = _per_stance(offers.courting, th.nonaligned_share * sum_last(offers.courting))
+    sovereignty = _per_stance(offers.sovereignty)
+    dep = dependence(env, np.zeros(env.means.shape))
+    total = sum_last(dep)[..., None]
+    leverage = th.defiance[..., None] * need
+    defy = leverage * _per_stance(total - dep, th.defiance_neutral * total[..., 0])
+    unit = np.zeros(dep.shape)
+    unit[..., 1:] = 1.0  # a unit of dependence on Russia is defied by every stance but RUS ...
+    forces = -0.25 * leverage * _per_stance(unit, th.defiance_neutral)  # ... and in part by NONALIGNED
+    return StanceValues(-hazard + worth * rents - sovereignty - defy, worth * courting, forces)
+
+
+def run_utilities(
+    values: StanceValues, prev: np.ndarray, member: np.ndarray, ties: np.ndarray, noise: np.ndarray, exo: Exogenous, th: Theta, first: bool = False
+) -> np.ndarray:
+    """``[b, C, S]``: each run's utility of each stance, from its state-free values and its own state.
+
+    Args:
+        values: State-free values, one row per run.
+        prev: ``[b, C]`` last quarter's stances.
+        member: ``[b, C, J]`` instruments held at the end of last quarter.
+        ties: ``[b, C, P]`` personal ties with each patron's current leader.
+        noise: ``[b, C, S]`` preference shocks in units of ``noise_sd``.
+        exo: The compiled scenario (for the instruments' patrons).
+        th: Parameters, one row per run (or one for all).
+        first: The run's first quarter: a new state has no foreign-policy line of its own yet,
+            so there is nothing to switch from and nothing for Russia to court back.
+    """
+    drifted = 0.0 if first else (prev != Stance.RUS).astype(float)[..., None]
+    u = values.base + values.courting * drifted + values.forces * russian_forces(member, exo)[..., None]
+    switch = 0.0 if first else th.chi[..., None] * (np.arange(N_STANCES)[None, None, :] != prev[..., None])
+    patron = exo.instrument_patron
+    held = np.stack([sum_last(member[..., patron == p].astype(float)) if (patron == p).any() else np.zeros(member.shape[:2]) for p in range(N_PATRONS)], axis=-1)
+    commit = th.commitment_bonus[..., None] * _per_stance(held)
+    personal = th.tie_weight[..., None] * _per_stance(ties)
+    return u - switch + personal + commit + th.noise_sd[..., None] * noise
+
+
 def utilities(
     rule: Rule,
     env: Environment,
@@ -137,38 +207,19 @@ def utilities(
     noise: np.ndarray,
     exo: Exogenous,
     th: Theta,
+    first: bool = False,
 ) -> np.ndarray:
     """``[b, C, S]``: the leader's utility of each stance.
 
-    ``U(s) = -h(s) + gamma (1 - r) R(s) - sigma(s) - D(s) - chi [s != prev] + w_tie ties(s) + kappa n(s) + sd e(s)``:
-    regime hazard under the rule, rents (worth less to a self-reliant regime), sovereignty
-    cost, the cost of defying patrons one depends on, switching cost, personal ties with the
+    ``U(s) = -h(s) + (1 - r) (gamma R(s) - D(s)) - sigma(s) - chi [s != prev] + w_tie ties(s) + kappa n(s) + sd e(s)``:
+    regime hazard under the rule (whose threats a self-reliant regime ``r`` partly absorbs), rents
+    (Russia's include its courting of a client that drifted away) and the cost of defying patrons
+    one depends on (Russian forces on the soil included), both of which matter less to a
+    self-reliant regime, the sovereignty cost, switching cost, personal ties with the
     patron's current leader, de jure instruments held with the stance's patron, and the
-    leader's persistent preference shock.
-
-    Args:
-        rule: The decision rule.
-        env, offers: This quarter's environment and patron offers.
-        prev: ``[b, C]`` last quarter's stances.
-        member: ``[b, C, J]`` instruments held at the end of last quarter.
-        ties: ``[b, C, P]`` personal ties with each patron's current leader.
-        noise: ``[b, C, S]`` preference shocks in units of ``noise_sd``.
-        exo: The compiled scenario (for the instruments' patrons).
-        th: Parameters.
+    leader's persistent preference shock. The same as ``run_utilities(stance_values(...), ...)``.
     """
-    hazard = RULES[rule](env, offers, th)
-    rents = _per_stance(offers.rents, th.nonaligned_share * sum_last(offers.rents))
-    rents = rents * (1.0 - env.self_reliance)[..., None]
-    sovereignty = _per_stance(offers.sovereignty)
-    dep = dependence(env, russian_forces(member, exo))
-    total = sum_last(dep)[..., None]
-    defy = th.defiance[..., None] * _per_stance(total - dep, th.defiance_neutral * total[..., 0])
-    switch = th.chi[..., None] * (np.arange(N_STANCES)[None, None, :] != prev[..., None])
-    patron = exo.instrument_patron
-    held = np.stack([sum_last(member[..., patron == p].astype(float)) if (patron == p).any() else np.zeros(member.shape[:2]) for p in range(N_PATRONS)], axis=-1)
-    commit = th.commitment_bonus[..., None] * _per_stance(held)
-    personal = th.tie_weight[..., None] * _per_stance(ties)
-    return -hazard + th.gamma[..., None] * rents - sovereignty - defy - switch + personal + commit + th.noise_sd[..., None] * noise
+    return run_utilities(stance_values(rule, env, offers, th), prev, member, ties, noise, exo, th, first)
 
 
 def choice_probabilities(u: np.ndarray, beta: np.ndarray) -> np.ndarray:

@@ -46,6 +46,7 @@ class Offers:
     """What each patron offers each client this quarter; arrays ``[b, C, P, ...]``."""
 
     rents: np.ndarray  # [b, C, P]
+    courting: np.ndarray  # [b, C, P] extra rents for a client that drifted away last quarter
     protection: np.ndarray  # [b, C, P, K]
     sovereignty: np.ndarray  # [b, C, P]
     exposure: np.ndarray  # [b, C, P] how much aligning with p worsens the regime-change threat
@@ -60,6 +61,7 @@ class PatronOffer:
     """One patron's offer to every client; arrays ``[b, C, ...]``."""
 
     rents: np.ndarray
+    courting: np.ndarray
     protection: np.ndarray
     sovereignty: np.ndarray
     exposure: np.ndarray
@@ -145,18 +147,17 @@ def dependence(env: Environment, forces: np.ndarray) -> np.ndarray:
     return dep
 
 
-def russia_offer(env: Environment, prev: np.ndarray, th: Theta) -> PatronOffer:
-    """Russia: rents and protection follow its oil-driven means; it courts clients that drift
-    away and raises integration demands (sovereignty cost) when rich."""
-    drifted = (prev != Stance.RUS).astype(float)
-    rents = th.rent_rus * env.means * (1.0 + th.court * env.courting * drifted)
+def russia_offer(env: Environment, th: Theta) -> PatronOffer:
+    """Russia: rents and protection follow its oil-driven means; it courts clients that drifted
+    away last quarter (extra rents) and raises integration demands (sovereignty cost) when rich."""
+    rents = th.rent_rus * env.means
     capacity = np.minimum(env.means, 1.0)
     protection = th.protection[:, None, Patron.RUS, :] * capacity[..., None]
     sovereignty = th.sovereignty_rus * env.means**th.demand_elasticity
-    return PatronOffer(rents, protection, sovereignty, np.zeros_like(rents))
+    return PatronOffer(rents, rents * th.court * env.courting, protection, sovereignty, np.zeros_like(rents))
 
 
-def west_offer(env: Environment, prev: np.ndarray, th: Theta) -> PatronOffer:
+def west_offer(env: Environment, th: Theta) -> PatronOffer:
     """The West: rents follow its Afghan logistics need; its protection against insurgency and
     external threats follows its military engagement in the region; aligning with it exposes the
     regime to its democracy agenda."""
@@ -164,15 +165,15 @@ def west_offer(env: Environment, prev: np.ndarray, th: Theta) -> PatronOffer:
     protection = th.protection[:, None, Patron.WEST, :] * env.engagement[..., None]
     sovereignty = th.sovereignty_west * env.need
     exposure = np.broadcast_to(th.exposure, rents.shape)
-    return PatronOffer(rents, protection, np.broadcast_to(sovereignty, rents.shape), exposure)
+    return PatronOffer(rents, np.zeros_like(rents), protection, np.broadcast_to(sovereignty, rents.shape), exposure)
 
 
-def china_offer(env: Environment, prev: np.ndarray, th: Theta) -> PatronOffer:
+def china_offer(env: Environment, th: Theta) -> PatronOffer:
     """China: economic weight that grows with its capability and its pipelines; little protection."""
     rents = th.rent_chn * env.china_weight
     protection = np.broadcast_to(th.protection[:, None, Patron.CHN, :], env.threat.shape)
     sovereignty = np.broadcast_to(th.sovereignty_chn, rents.shape)
-    return PatronOffer(rents, protection, sovereignty, np.zeros_like(rents))
+    return PatronOffer(rents, np.zeros_like(rents), protection, sovereignty, np.zeros_like(rents))
 
 
 #: Each patron's offer rule, in ``Patron`` order.
@@ -184,9 +185,9 @@ def stack_offers(offers: list[PatronOffer]) -> Offers:
     return Offers(**{f.name: np.stack([getattr(o, f.name) for o in offers], axis=2) for f in fields(Offers)})
 
 
-def patron_offers(env: Environment, prev: np.ndarray, th: Theta) -> Offers:
+def patron_offers(env: Environment, th: Theta) -> Offers:
     """All patrons' offers to all clients."""
-    return stack_offers([rule(env, prev, th) for rule in OFFER_RULES])
+    return stack_offers([rule(env, th) for rule in OFFER_RULES])
 
 
 def preference_noise(previous: np.ndarray | None, innovation: np.ndarray, th: Theta) -> np.ndarray:
@@ -286,7 +287,7 @@ def closeness(stance: np.ndarray, probs: np.ndarray, member: np.ndarray, offers:
 
     military = half the de facto stance, half any military instrument with the patron;
     political = the choice probability of that patron;
-    economic = half the patron's share of offered rents, half any economic instrument with it.
+    economic = half the patron's share of offered rents (before courting), half any economic instrument with it.
     """
     out: dict[str, np.ndarray] = {}
     total_rents = offers.rents[..., 0] + offers.rents[..., 1] + offers.rents[..., 2]

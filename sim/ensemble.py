@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from sim.actors import N_STANCES, Rule
-from sim.decision import choice_probabilities, sample_stance, utilities
+from sim.decision import choice_probabilities, run_utilities, sample_stance, stance_values
 from sim.dynamics import (
+    Offers,
     alliance_status,
     closeness,
     environment,
@@ -48,22 +49,37 @@ def simulate(
     variant: np.ndarray | None = None,
     full: bool = True,
     probs_steps: np.ndarray | None = None,
+    setting: np.ndarray | None = None,
 ) -> RunResult:
     """Run a batch of ``R = len(draws)`` runs over the whole calendar.
 
+    What does not depend on a run's own state (the environment, the patrons' offers, the
+    hazards and the rest of :class:`~sim.decision.StanceValues`) is computed once per
+    *setting* (a parameter set and scenario variant) and shared by the runs of that setting.
+
     Args:
         exo: The compiled scenario (one or several variants).
-        th: Parameters with 1 or ``R`` rows.
+        th: Parameters: one row, one per run, or one per setting.
         rule: The decision rule.
         draws: The runs' pre-drawn random numbers (see :mod:`sim.randomness`).
-        variant: Exogenous variant of each run, if the scenario has several.
+        variant: Exogenous variant of each run (or of each setting), if the scenario has several.
         full: Record probabilities, de jure states and closeness (``False``
             keeps only stances and de jure states, for speed).
         probs_steps: With ``full=False``, record choice probabilities at these
             steps only (``RunResult.probs`` is then ``[R, len(probs_steps), C, S]``).
+        setting: ``[R]`` the setting (row of ``th`` and ``variant``) of each run; by default
+            every run is its own setting (or all share one, if ``th`` has one row and there is
+            no ``variant``).
     """
     R, T, C = draws.uniform.shape
     J = len(exo.instrument_ids)
+    if setting is None:
+        n = R if (th.size > 1 or variant is not None) else 1
+        setting = np.arange(R) if n == R else np.zeros(R, dtype=np.int64)
+    else:
+        n = int(setting.max()) + 1 if len(setting) else 1
+    th_set = expand_theta(th, n)
+    th_run = th_set if n == 1 or (n == R and np.array_equal(setting, np.arange(R))) else th_set.take(setting)
     # Recorded time-major (contiguous writes each step), returned run-major as views.
     stance_out = np.empty((T, R, C), dtype=np.int8)
     keep = {int(t): i for i, t in enumerate(probs_steps)} if (probs_steps is not None and not full) else {}
@@ -76,17 +92,17 @@ def simulate(
     ties = initial_ties(exo, R)
     noise = None
     for t in range(T):
-        env = environment(exo, t, th, R, variant)
-        ties = np.where(env.tie_reset, 0.0, ties)
-        noise = preference_noise(noise, draws.normal[:, t], th)
-        offers = patron_offers(env, prev, th)
-        u = utilities(rule, env, offers, prev, member, ties, noise, exo, th)
-        probs = choice_probabilities(u, th.beta)
+        env = environment(exo, t, th_set, n, variant)
+        offers = patron_offers(env, th_set)
+        values = stance_values(rule, env, offers, th_set).take(setting)
+        ties = np.where(env.tie_reset[setting], 0.0, ties)
+        noise = preference_noise(noise, draws.normal[:, t], th_run)
+        u = run_utilities(values, prev, member, ties, noise, exo, th_run, first=t == 0)
+        probs = choice_probabilities(u, th_run.beta)
         stance = sample_stance(probs, draws.uniform[:, t])
-        memory, member = update_commitments(
-            memory, member, stance, instrument_availability(exo, t, env), exo.instrument_renewal[t], exo, th, first=t == 0
-        )
-        ties = update_ties(ties, stance, th)
+        available = instrument_availability(exo, t, env)[setting]
+        memory, member = update_commitments(memory, member, stance, available, exo.instrument_renewal[t], exo, th_run, first=t == 0)
+        ties = update_ties(ties, stance, th_run)
         stance_out[t] = stance
         member_out[t] = member
         status_out[t] = alliance_status(member, stance, exo)
@@ -94,7 +110,8 @@ def simulate(
             probs_out[keep[t]] = probs
         if full:
             probs_out[t] = probs
-            for k, v in closeness(stance, probs, member, offers, exo).items():
+            run_offers = Offers(**{f.name: getattr(offers, f.name)[setting] for f in fields(Offers)})
+            for k, v in closeness(stance, probs, member, run_offers, exo).items():
                 close_out.setdefault(k, np.empty((T, R, C), dtype=np.float32))[t] = v
         prev = stance
     run_major = lambda a: np.swapaxes(a, 0, 1)  # noqa: E731

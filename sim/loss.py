@@ -1,6 +1,6 @@
 """The calibration loss: how far a parameter set's replicates are from history.
 
-Components (each in [0, 1] except the log score):
+Components (each in [0, 1] except the log score and the excess switches):
 
 - ``share_accepted``: mean over replicates and scored years of "the year-end stance is accepted";
 - ``hit_rate``: per actor, the share of scored years whose *modal* year-end stance is accepted;
@@ -97,8 +97,8 @@ class LossWeights:
     acts: float = 0.5
     switches: float = 0.01
     logp: float = 0.05
-    beta: float = 0.05
-    beta_reference: float = 12.0
+    beta: float = 0.02
+    beta_reference: float = 20.0
 
 
 def _accepted_mask(tg: CalibrationTargets, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from sim import __version__
 from sim.actors import CLIENTS, N_CLIENTS, N_STANCES, STANCES
-from sim.ensemble import RunResult, expand_theta, simulate
+from sim.ensemble import RunResult, simulate
 from sim.fit import Targets, acts_per_run, acts_report, load_targets, modal_quarterly, score
 from sim.inputs import Exogenous, compile_scenario
 from sim.model import AlignmentModel
@@ -58,7 +58,7 @@ def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int], engine: str) -> R
             status=np.concatenate([p.status for p in parts]),
             closeness={k: np.concatenate([p.closeness[k] for p in parts]) for k in parts[0].closeness},
         )
-    th = expand_theta(stack_params([scn.params]), len(seeds))
+    th = stack_params([scn.params])
     return simulate(exo, th, scn.rule, batch_draws(np.array(seeds), exo.n_steps, N_CLIENTS))
 
 

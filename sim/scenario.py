@@ -160,6 +160,8 @@ class Shock(_Strict):
                 raise _LocatedError(("magnitude",), f"a '{kind}' event happens (magnitude 1) or not (0); it cannot be scaled", relative=True)
             if self.half_life is not None or self.until is not None:
                 raise ValueError(f"a '{kind}' event is dated, not shaped: it takes no 'half_life' or 'until'")
+        if "engagement" in kinds and self.targets != ["WEST"]:
+            raise _LocatedError(("targets",), "an 'engagement' event is a Western programme: its targets must be [WEST]", relative=True)
         if "pressure" in kinds and not self.reason:
             raise ValueError("a scripted 'pressure' effect needs a stated 'reason:' (patron reactions come from the model)")
         return self

@@ -254,13 +254,15 @@ def run_chunk(plan: SweepPlan, out: Path, k: int, chunk_size: int, trajectories:
     uniq = np.unique(point_idx)
     scns = [scenario_for(plan.scenario_path, plan.points[i]) for i in uniq]
     exo = Exogenous.stack([compile_scenario(s) for s in scns])
-    variant = np.searchsorted(uniq, point_idx)
-    th = stack_params([scns[v].params for v in variant])
+    setting = np.searchsorted(uniq, point_idx)  # one setting (parameters and scenario variant) per design point
+    th = stack_params([s.params for s in scns])
+    variant = np.arange(len(scns))
     seeds = np.array([run_seed(plan.spec.seed, int(r)) for r in rep])
     rule = scns[0].rule
     if any(s.rule != rule for s in scns):
         raise OmnibalanceError("a sweep cannot mix decision rules in one chunk; sweep 'rule' with separate sweeps")
-    res = simulate(exo, th, rule, batch_draws(seeds, exo.n_steps, N_CLIENTS), variant=variant, full=False)
+    draws = batch_draws(seeds, exo.n_steps, N_CLIENTS)
+    res = simulate(exo, th, rule, draws, variant=variant, full=False, setting=setting)
     table = outcome_table(plan, res.stance, res.member, exo, scns[0], point_idx, rep, seeds)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{time.time_ns()}.tmp")
@@ -269,7 +271,7 @@ def run_chunk(plan: SweepPlan, out: Path, k: int, chunk_size: int, trajectories:
     if trajectories:
         from sim.outputs import trajectory_table
 
-        full = simulate(exo, th, rule, batch_draws(seeds, exo.n_steps, N_CLIENTS), variant=variant, full=True)
+        full = simulate(exo, th, rule, draws, variant=variant, full=True, setting=setting)
         tt = trajectory_table(full, exo, scns[0].calendar, runs, seeds)
         tpath = out / "trajectories" / f"chunk_{k:05d}.parquet"
         tpath.parent.mkdir(parents=True, exist_ok=True)

@@ -11,58 +11,49 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.actors import N_PATRONS, N_STANCES, N_THREATS, Patron, Stance, Threat
+from sim.actors import N_PATRONS, N_STANCES, N_THREATS, Patron, Rule, Stance, Threat
 from sim.decision import (
     choice_probabilities,
+    effective_threat,
     hazard_balance_of_threat,
     hazard_omnibalancing,
     pressing_threat,
     sample_stance,
     utilities,
 )
-from sim.dynamics import Environment, Offers, update_commitments
+from sim.dynamics import Environment, Offers, dependence, russian_forces, update_commitments
 from sim.params import ModelParams, Theta, stack_params
-from sim.scenario import Rule
+from tests.conftest import make_environment, make_offers
 
 PROPERTY = settings(max_examples=50, deadline=None)
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
-J = 3  # instruments in the random de jure layer
-INSTRUMENT_PATRON = np.array([Patron.RUS, Patron.WEST, Patron.RUS])
+#: A small de jure layer: a Russian alliance, a Western base, a Russian economic bloc, Russian forces.
+EXO = SimpleNamespace(
+    instrument_patron=np.array([Patron.RUS, Patron.WEST, Patron.RUS, Patron.RUS]),
+    instrument_military=np.array([True, True, False, True]),
+    instrument_alliance=np.array([True, False, False, False]),
+)
+J = len(EXO.instrument_patron)
+FORCES = 3  # the index of the Russian-forces instrument in EXO
 
 
 # ---------------------------------------------------------------------------------------------
 # Builders
 # ---------------------------------------------------------------------------------------------
 
+#: Ranges of the environment's arrays where they are not [0, 1].
+ENV_RANGES = {"means": (0, 2), "need": (0, 2), "threat": (0, 2), "china_weight": (0, 2)}
+
 
 def random_environment(rng: np.random.Generator, b: int, c: int) -> Environment:
     """An environment with every array drawn in its valid range."""
-    u = rng.uniform
-    return Environment(
-        means=u(0, 2, (b, c)),
-        need=u(0, 2, (b, c)),
-        engagement=u(0, 1, (b, c)),
-        pressure=u(0, 1, (b, c)),
-        threat=u(0, 2, (b, c, N_THREATS)),
-        patron_threat=u(0, 1, (b, c, N_PATRONS)),
-        dependence=u(0, 1, (b, c, N_PATRONS)),
-        affinity=u(-0.5, 0.5, (b, c, N_PATRONS)),
-        china_weight=u(0, 2, (b, c)),
-        courting=u(0, 1, (b, c)),
-        troops=u(0, 1, (b, c)),
-        capability=u(0, 1, (b, c)),
-    )
+    return make_environment(b, c, rng=rng, ranges=ENV_RANGES)
 
 
 def random_offers(rng: np.random.Generator, b: int, c: int) -> Offers:
-    """Patron offers with every array drawn in its valid range."""
-    u = rng.uniform
-    return Offers(
-        rents=u(0, 1, (b, c, N_PATRONS)),
-        protection=u(0, 1, (b, c, N_PATRONS, N_THREATS)),
-        sovereignty=u(0, 1, (b, c, N_PATRONS)),
-        pressure=u(0, 1, (b, c, N_PATRONS)),
-    )
+    """Patron offers with every array drawn in its valid range (exposure up to 2)."""
+    offers = make_offers(b, c, rng=rng)
+    return replace(offers, exposure=rng.uniform(0, 2, offers.exposure.shape))
 
 
 def random_theta(rng: np.random.Generator, **fixed: float | bool) -> Theta:
@@ -70,61 +61,55 @@ def random_theta(rng: np.random.Generator, **fixed: float | bool) -> Theta:
     drawn: dict[str, float | bool] = {
         "beta": float(rng.uniform(0.5, 50)),
         "chi": float(rng.uniform(0, 1)),
+        "noise_sd": float(rng.uniform(0, 0.5)),
         "tau": float(rng.uniform(0, 10)),
         "rho": float(rng.uniform(0.1, 3)),
-        "lambda_pressure": float(rng.uniform(0, 2)),
         "gamma": float(rng.uniform(0, 2)),
         "nonaligned_share": float(rng.uniform(0, 1)),
         "defiance": float(rng.uniform(0, 1)),
         "defiance_neutral": float(rng.uniform(0, 1)),
-        "self_reliance": float(rng.uniform(0, 1)),
         "commitment_bonus": float(rng.uniform(0, 0.5)),
+        "tie_weight": float(rng.uniform(0, 0.5)),
     }
     drawn.update(fixed)
     return stack_params([ModelParams(**drawn)])
 
 
-def random_state(rng: np.random.Generator, b: int, c: int) -> tuple[np.ndarray, np.ndarray]:
-    """Previous stances ``[b, C]`` and de jure membership ``[b, C, J]``."""
+def random_state(rng: np.random.Generator, b: int, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Previous stances ``[b, C]``, de jure membership ``[b, C, J]``, ties ``[b, C, P]`` and preference shocks ``[b, C, S]``."""
     prev = rng.integers(0, N_STANCES, (b, c))
     member = rng.random((b, c, J)) < 0.5
-    return prev, member
+    ties = rng.uniform(0, 1, (b, c, N_PATRONS))
+    noise = rng.standard_normal((b, c, N_STANCES))
+    return prev, member, ties, noise
 
 
-def one_client_environment(threat: list[float], patron_threat: list[float], capability: float) -> Environment:
+def one_client_environment(threat: list[float], patron_threat: list[float], self_reliance: float = 0.0) -> Environment:
     """A ``b = 1, C = 1`` environment: only the threat side is set, everything else zero."""
-    z = np.zeros((1, 1))
-    zp = np.zeros((1, 1, N_PATRONS))
-    return Environment(
-        means=z,
-        need=z,
-        engagement=z,
-        pressure=z,
-        threat=np.array([[threat]], dtype=float),
-        patron_threat=np.array([[patron_threat]], dtype=float),
-        dependence=zp,
-        affinity=zp,
-        china_weight=z,
-        courting=z,
-        troops=z,
-        capability=np.full((1, 1), capability),
-    )
+    return make_environment(threat=[[threat]], patron_threat=[[patron_threat]], self_reliance=self_reliance)
 
 
-def one_client_offers(protection: list[list[float]], pressure: list[float]) -> Offers:
-    """``b = 1, C = 1`` offers: protection ``[P, K]`` and normative pressure ``[P]``; no rents or costs."""
-    zp = np.zeros((1, 1, N_PATRONS))
-    return Offers(
-        rents=zp,
-        protection=np.array([[protection]], dtype=float),
-        sovereignty=zp,
-        pressure=np.array([[pressure]], dtype=float),
-    )
+def one_client_offers(protection: list[list[float]], exposure: list[float] | None = None) -> Offers:
+    """``b = 1, C = 1`` offers: protection ``[P, K]`` and exposure ``[P]``; no rents or costs."""
+    return make_offers(protection=[[protection]], exposure=[[exposure or [0.0] * N_PATRONS]])
 
 
-def omni_probabilities(env: Environment, offers: Offers, prev: np.ndarray, member: np.ndarray, th: Theta) -> np.ndarray:
-    u = utilities(Rule.OMNIBALANCING, env, offers, prev, member, INSTRUMENT_PATRON, th)
-    return choice_probabilities(u, th.beta)
+def no_state(b: int = 1, c: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Previous stance RUS, no instruments, no ties, no preference shocks."""
+    return (np.zeros((b, c), dtype=int), np.zeros((b, c, J), dtype=bool), np.zeros((b, c, N_PATRONS)), np.zeros((b, c, N_STANCES)))
+
+
+def omni_utilities(env: Environment, offers: Offers, state: tuple[np.ndarray, ...], th: Theta) -> np.ndarray:
+    prev, member, ties, noise = state
+    return utilities(Rule.OMNIBALANCING, env, offers, prev, member, ties, noise, EXO, th)
+
+
+def omni_probabilities(env: Environment, offers: Offers, state: tuple[np.ndarray, ...], th: Theta) -> np.ndarray:
+    return choice_probabilities(omni_utilities(env, offers, state, th), th.beta)
+
+
+#: Protection of the documented defaults, [P, K] in Threat order.
+PROTECTION = [[0.4, 0.6, 0.4, 0.7, 0.7], [0.7, 0.0, 0.0, 0.5, 0.0], [0.1, 0.1, 0.0, 0.1, 0.3]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,28 +118,29 @@ def omni_probabilities(env: Environment, offers: Offers, prev: np.ndarray, membe
 
 
 def test_pressing_threat_is_log_mean_exp_by_hand() -> None:
-    threat = np.array([0.2, 0.5, 0.1, 0.0])
-    expected = 0.5 * math.log((math.exp(0.4) + math.exp(1.0) + math.exp(0.2) + 1.0) / 4)
+    threat = np.array([0.2, 0.5, 0.1, 0.0, 0.3])
+    expected = 0.5 * math.log((math.exp(0.4) + math.exp(1.0) + math.exp(0.2) + 1.0 + math.exp(0.6)) / 5)
     assert pressing_threat(threat, np.array(2.0)) == pytest.approx(expected, rel=1e-14)
 
 
 def test_pressing_threat_runs_from_mean_to_max() -> None:
-    threat = np.array([[[0.2, 0.5, 0.1, 0.0]], [[1.9, 0.0, 0.3, 0.3]]])  # [b, C, K]
+    threat = np.array([[[0.2, 0.5, 0.1, 0.0, 0.3]], [[1.9, 0.0, 0.3, 0.3, 0.0]]])  # [b, C, K]
     np.testing.assert_allclose(pressing_threat(threat, np.zeros((2, 1))), threat.mean(axis=-1), rtol=1e-14)
     np.testing.assert_allclose(pressing_threat(threat, np.full((2, 1), 1e4)), threat.max(axis=-1), atol=1e-3)
 
 
 @PROPERTY
-@given(seed=SEEDS, kind=st.sampled_from(list(Threat)), delta=st.floats(min_value=1e-3, max_value=2.0))
-def test_hazard_never_falls_when_a_threat_rises(seed: int, kind: int, delta: float) -> None:
-    """Salience refocuses attention but a rising threat never makes a regime safer (any tau)."""
+@given(seed=SEEDS, kind=st.sampled_from(list(Threat)), delta=st.floats(min_value=1e-3, max_value=2.0), rule=st.sampled_from(list(Rule)))
+def test_hazard_never_falls_when_a_threat_rises(seed: int, kind: int, delta: float, rule: Rule) -> None:
+    """Salience refocuses attention but a rising threat never makes a stance safer (any tau, either rule)."""
     rng = np.random.default_rng(seed)
     th = random_theta(rng)
     env, offers = random_environment(rng, 2, 5), random_offers(rng, 2, 5)
     threat = env.threat.copy()
     threat[..., kind] += delta
-    before = hazard_omnibalancing(env, offers, th)
-    after = hazard_omnibalancing(replace(env, threat=threat), offers, th)
+    hazard = hazard_omnibalancing if rule is Rule.OMNIBALANCING else hazard_balance_of_threat
+    before = hazard(env, offers, th)
+    after = hazard(replace(env, threat=threat), offers, th)
     assert (after >= before - 1e-12).all()
 
 
@@ -185,51 +171,56 @@ def test_sample_stance_vectorised_matches_scalar_cases() -> None:
     assert out.tolist() == [0, 1, 1, 3, 3]
 
 
+#: The hand-computed case: threats (insurgency, unrest, elite, external, regime change), the external
+#: threat posed 0.3 / 0.05 / 0.05 by RUS / WEST / CHN, a regime that can do without 15% of every threat,
+#: and the West exposing a regime aligned with it to half again its regime-change threat.
+HAND_THREAT = [0.2, 0.5, 0.1, 0.4, 0.3]
+HAND_OWN = [0.3, 0.05, 0.05]
+HAND_EXPOSURE = [0.0, 0.5, 0.0]
+# Effective threats T~_k(s) = 0.85 T_k (1 - pi_k(s)); external: 0.85 (T_ext - own) (1 - pi_ext) + 0.85 own;
+# regime change: 0.85 T_rc (1 - pi_rc) (1 + exposure(s)).
+HAND_EFF = {
+    Stance.RUS: [0.85 * 0.2 * 0.6, 0.85 * 0.5 * 0.4, 0.85 * 0.1 * 0.6, 0.85 * ((0.4 - 0.3) * 0.3 + 0.3), 0.85 * 0.3 * 0.3],
+    Stance.WEST: [0.85 * 0.2 * 0.3, 0.85 * 0.5, 0.85 * 0.1, 0.85 * ((0.4 - 0.05) * 0.5 + 0.05), 0.85 * 0.3 * 1.0 * 1.5],
+    Stance.CHN: [0.85 * 0.2 * 0.9, 0.85 * 0.5 * 0.9, 0.85 * 0.1, 0.85 * ((0.4 - 0.05) * 0.9 + 0.05), 0.85 * 0.3 * 0.7],
+    Stance.NONALIGNED: [0.85 * 0.2, 0.85 * 0.5, 0.85 * 0.1, 0.85 * 0.4, 0.85 * 0.3],  # no protection, no own patron threat
+}
+
+
+def test_effective_threat_by_hand() -> None:
+    assert HAND_EFF[Stance.RUS] == pytest.approx([0.102, 0.17, 0.051, 0.2805, 0.0765])
+    assert HAND_EFF[Stance.WEST] == pytest.approx([0.051, 0.425, 0.085, 0.19125, 0.3825])
+    th = stack_params([ModelParams()])
+    env = one_client_environment(HAND_THREAT, HAND_OWN, self_reliance=0.15)
+    got = effective_threat(env, one_client_offers(PROTECTION, HAND_EXPOSURE), th)
+    assert got.shape == (1, 1, N_STANCES, N_THREATS)
+    for s in Stance:
+        np.testing.assert_allclose(got[0, 0, s], HAND_EFF[s], rtol=1e-12)
+
+
 def test_hazard_omnibalancing_by_hand() -> None:
-    th = stack_params([ModelParams(tau=2.0, rho=0.8, lambda_pressure=0.8, self_reliance=0.3, internal_threats=True)])
-    # Threats (insurgency, unrest, elite, external); the external one is posed 0.3 / 0.05 / 0.05 by RUS / WEST / CHN.
-    env = one_client_environment([0.2, 0.5, 0.1, 0.4], [0.3, 0.05, 0.05], capability=0.5)
-    offers = one_client_offers(
-        [[0.4, 0.7, 0.4, 0.7], [0.7, 0.0, 0.0, 0.5], [0.1, 0.1, 0.0, 0.1]],
-        [0.0, 0.2, 0.0],  # the West presses a client aligned with it
-    )
-    # Protection is worth 1 - self_reliance * capability = 1 - 0.3 * 0.5 = 0.85 to this client.
-    # Effective threats T~_k(s) = T_k (1 - 0.85 pi_k(s)); external: (T_ext - own) (1 - 0.85 pi_ext) + own;
-    # unrest gains lambda_pressure * pressure of the aligned patron.
-    eff = {
-        # RUS: protection x 0.85 = [0.34, 0.595, 0.34, 0.595]
-        Stance.RUS: [0.2 * 0.66, 0.5 * 0.405 + 0.8 * 0.0, 0.1 * 0.66, (0.4 - 0.3) * 0.405 + 0.3],
-        # WEST: protection x 0.85 = [0.595, 0, 0, 0.425]
-        Stance.WEST: [0.2 * 0.405, 0.5 * 1.0 + 0.8 * 0.2, 0.1 * 1.0, (0.4 - 0.05) * 0.575 + 0.05],
-        # CHN: protection x 0.85 = [0.085, 0.085, 0, 0.085]
-        Stance.CHN: [0.2 * 0.915, 0.5 * 0.915, 0.1 * 1.0, (0.4 - 0.05) * 0.915 + 0.05],
-        # NONALIGNED: no protection, no own patron threat, no pressure
-        Stance.NONALIGNED: [0.2, 0.5, 0.1, 0.4],
-    }
-    assert eff[Stance.RUS] == pytest.approx([0.132, 0.2025, 0.066, 0.3405])
-    assert eff[Stance.WEST] == pytest.approx([0.081, 0.66, 0.1, 0.25125])
-    assert eff[Stance.CHN] == pytest.approx([0.183, 0.4575, 0.1, 0.37025])
+    th = stack_params([ModelParams(tau=2.0, rho=0.8, internal_threats=True)])
+    env = one_client_environment(HAND_THREAT, HAND_OWN, self_reliance=0.15)
+    offers = one_client_offers(PROTECTION, HAND_EXPOSURE)
     expected = []
     for s in Stance:
-        # pressing threat M = (1/tau) log(mean_k exp(tau T~_k)); hazard = 1 - exp(-rho K M)
-        m = 0.5 * math.log(sum(math.exp(2 * e) for e in eff[s]) / 4)
-        expected.append(1.0 - math.exp(-0.8 * 4 * m))
-    # e.g. RUS: M = 0.5 ln((e^0.264 + e^0.405 + e^0.132 + e^0.681) / 4) = 0.19589, hazard = 1 - e^(-3.2 M) = 0.46572
-    assert expected[Stance.RUS] == pytest.approx(0.46572, abs=1e-5)
+        # pressing threat M = (1/tau) log(mean_k exp(tau T~_k)); hazard = rho K M, a rate (no 1 - exp saturation)
+        m = 0.5 * math.log(sum(math.exp(2 * e) for e in HAND_EFF[s]) / 5)
+        expected.append(0.8 * 5 * m)
+    # e.g. RUS: M = 0.5 ln((e^0.204 + e^0.34 + e^0.102 + e^0.561 + e^0.153) / 5) = 0.143069, hazard = 4 M = 0.572275
+    assert expected[Stance.RUS] == pytest.approx(0.572275, abs=1e-6)
     got = hazard_omnibalancing(env, offers, th)
     assert got.shape == (1, 1, N_STANCES)
     np.testing.assert_allclose(got[0, 0], expected, rtol=1e-12)
 
 
 def test_hazard_omnibalancing_without_internal_threats_by_hand() -> None:
-    th = stack_params([ModelParams(tau=2.0, rho=0.8, self_reliance=0.0, internal_threats=False)])
-    env = one_client_environment([1.5, 1.0, 0.7, 0.4], [0.3, 0.05, 0.05], capability=0.5)
-    offers = one_client_offers([[0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]], [0.0, 0.0, 0.0])
-    # With internal threats off only the external threat counts: hazard = 1 - exp(-rho T~_ext), as in Walt's rule.
-    def hazard(ext: float) -> float:
-        return 1 - math.exp(-0.8 * ext)
-
-    expected = [hazard((0.4 - 0.3) * 0.5 + 0.3), hazard(0.4), hazard(0.4), hazard(0.4)]
+    th = stack_params([ModelParams(tau=2.0, rho=0.8, internal_threats=False)])
+    env = one_client_environment([1.5, 1.0, 0.7, 0.4, 0.9], [0.3, 0.05, 0.05])
+    protection = [[0.0, 0.0, 0.0, 0.5, 0.0], [0.0] * 5, [0.0] * 5]
+    offers = one_client_offers(protection)
+    # With internal threats off only the external threat counts: hazard = rho T~_ext, as in Walt's rule.
+    expected = [0.8 * ((0.4 - 0.3) * 0.5 + 0.3), 0.8 * 0.4, 0.8 * 0.4, 0.8 * 0.4]
     np.testing.assert_allclose(hazard_omnibalancing(env, offers, th)[0, 0], expected, rtol=1e-12)
 
 
@@ -240,7 +231,8 @@ def test_hazard_balance_of_threat_ignores_internal_threats() -> None:
     offers = random_offers(rng, 2, 5)
     before = hazard_balance_of_threat(env, offers, th)
     threat = env.threat.copy()
-    threat[..., : Threat.EXTERNAL] = rng.uniform(0, 2, threat[..., : Threat.EXTERNAL].shape)
+    internal = [k for k in Threat if k != Threat.EXTERNAL]  # regime change included: it is not Walt's external threat
+    threat[..., internal] = rng.uniform(0, 2, threat[..., internal].shape)
     after = hazard_balance_of_threat(replace(env, threat=threat), offers, th)
     np.testing.assert_array_equal(before, after)
     # ... but it does respond to the external threat.
@@ -258,9 +250,11 @@ def test_hazard_balance_of_threat_depends_only_on_external_threat(seed: int) -> 
     env = random_environment(rng, b, c)
     offers = random_offers(rng, b, c)
     threat = env.threat.copy()
-    threat[..., : Threat.EXTERNAL] = rng.uniform(0, 2, (b, c, Threat.EXTERNAL))
+    internal = [k for k in Threat if k != Threat.EXTERNAL]
+    threat[..., internal] = rng.uniform(0, 2, (b, c, len(internal)))
+    exposure = rng.uniform(0, 2, offers.exposure.shape)  # exposure acts on the regime-change threat only
     np.testing.assert_array_equal(
-        hazard_balance_of_threat(env, offers, th), hazard_balance_of_threat(replace(env, threat=threat), offers, th)
+        hazard_balance_of_threat(env, offers, th), hazard_balance_of_threat(replace(env, threat=threat), replace(offers, exposure=exposure), th)
     )
 
 
@@ -275,6 +269,211 @@ def test_omnibalancing_without_internal_threats_is_balance_of_threat(seed: int) 
     np.testing.assert_allclose(
         hazard_omnibalancing(env, offers, th), hazard_balance_of_threat(env, offers, th), rtol=1e-12, atol=1e-15
     )
+
+
+def test_mixed_batch_switches_internal_threats_per_row() -> None:
+    """An ablation batch: rows with internal threats off use Walt's hazard, the others the omnibalancing one."""
+    rng = np.random.default_rng(3)
+    th = stack_params([ModelParams(tau=2.0), ModelParams(tau=2.0, internal_threats=False)])
+    env, offers = random_environment(rng, 2, 3), random_offers(rng, 2, 3)
+    got = hazard_omnibalancing(env, offers, th)
+    on, off = th.take(np.array([0])), th.take(np.array([1]))
+    first = lambda x: replace(x, **{f.name: getattr(x, f.name)[:1] for f in fields(x)})  # noqa: E731
+    second = lambda x: replace(x, **{f.name: getattr(x, f.name)[1:] for f in fields(x)})  # noqa: E731
+    np.testing.assert_allclose(got[:1], hazard_omnibalancing(first(env), first(offers), on), rtol=1e-14)
+    np.testing.assert_allclose(got[1:], hazard_balance_of_threat(second(env), second(offers), off), rtol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# The hazard is linear: it does not saturate
+# ---------------------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(seed=SEEDS, scale=st.floats(min_value=0.1, max_value=20.0), rule=st.sampled_from(list(Rule)))
+def test_hazard_gap_scales_linearly_with_the_threats_at_tau_0(seed: int, scale: float, rule: Rule) -> None:
+    """At tau = 0 the hazard is rho times the sum of the effective threats: scaling every threat (and every
+    patron's share of the external one) by c scales every stance's hazard, and so the gap between any two
+    stances, by c. A saturating hazard (1 - exp) would shrink the gaps as the threats grow."""
+    rng = np.random.default_rng(seed)
+    b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
+    th = random_theta(rng, tau=0.0)
+    env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
+    hazard = hazard_omnibalancing if rule is Rule.OMNIBALANCING else hazard_balance_of_threat
+    h1 = hazard(env, offers, th)
+    hc = hazard(replace(env, threat=scale * env.threat, patron_threat=scale * env.patron_threat), offers, th)
+    np.testing.assert_allclose(hc, scale * h1, rtol=1e-12, atol=1e-14)
+    gap1 = h1[..., :, None] - h1[..., None, :]
+    gapc = hc[..., :, None] - hc[..., None, :]
+    np.testing.assert_allclose(gapc, scale * gap1, rtol=1e-10, atol=1e-12)
+
+
+def test_hazard_at_tau_0_is_rho_times_the_sum_of_effective_threats() -> None:
+    th = stack_params([ModelParams(tau=0.0, rho=0.8)])
+    env = one_client_environment(HAND_THREAT, HAND_OWN, self_reliance=0.15)
+    got = hazard_omnibalancing(env, one_client_offers(PROTECTION, HAND_EXPOSURE), th)[0, 0]
+    np.testing.assert_allclose(got, [0.8 * sum(HAND_EFF[s]) for s in Stance], rtol=1e-12)
+    # ten times the threats, ten times the hazard (1 - exp(-x) would have saturated near 1)
+    big = hazard_omnibalancing(replace(env, threat=10 * env.threat, patron_threat=10 * env.patron_threat),
+                               one_client_offers(PROTECTION, HAND_EXPOSURE), th)[0, 0]
+    np.testing.assert_allclose(big, 10 * got, rtol=1e-12)
+    assert big.max() > 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The regime-change channel
+# ---------------------------------------------------------------------------------------------
+
+
+def _rc_case(exposure: list[float], protection_rc: list[float], rc_threat: float = 0.4, tau: float = 3.0) -> np.ndarray:
+    th = stack_params([ModelParams(tau=tau, rho=0.5)])
+    protection = [row[:4] + [p] for row, p in zip(PROTECTION, protection_rc, strict=True)]
+    env = one_client_environment([0.2, 0.3, 0.1, 0.3, rc_threat], [0.1, 0.05, 0.05], self_reliance=0.2)
+    return hazard_omnibalancing(env, one_client_offers(protection, exposure), th)[0, 0]
+
+
+def test_west_exposure_raises_only_the_west_stance_hazard() -> None:
+    base = _rc_case([0.0, 0.0, 0.0], [0.7, 0.0, 0.3])
+    exposed = _rc_case([0.0, 1.0, 0.0], [0.7, 0.0, 0.3])
+    assert exposed[Stance.WEST] > base[Stance.WEST] + 1e-6
+    others = [s for s in Stance if s != Stance.WEST]
+    np.testing.assert_array_equal(exposed[others], base[others])
+    # no regime-change threat, nothing to be exposed to
+    np.testing.assert_array_equal(_rc_case([0.0, 1.0, 0.0], [0.7, 0.0, 0.3], rc_threat=0.0), _rc_case([0.0] * 3, [0.7, 0.0, 0.3], rc_threat=0.0))
+
+
+@pytest.mark.parametrize("patron", [Patron.RUS, Patron.CHN])
+def test_protection_against_regime_change_lowers_only_the_protectors_hazard(patron: Patron) -> None:
+    weak = [0.7, 0.0, 0.3]
+    strong = list(weak)
+    strong[patron] = 1.0
+    before = _rc_case([0.0, 0.5, 0.0], weak)
+    after = _rc_case([0.0, 0.5, 0.0], strong)
+    assert after[patron] < before[patron] - 1e-6
+    others = [s for s in Stance if s != patron]
+    np.testing.assert_array_equal(after[others], before[others])
+
+
+@PROPERTY
+@given(seed=SEEDS, delta=st.floats(min_value=1e-3, max_value=2.0))
+def test_exposure_never_makes_the_west_safer_and_never_touches_other_stances(seed: int, delta: float) -> None:
+    rng = np.random.default_rng(seed)
+    b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
+    th = random_theta(rng)
+    env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
+    exposure = offers.exposure.copy()
+    exposure[..., Patron.WEST] += delta
+    before = hazard_omnibalancing(env, offers, th)
+    after = hazard_omnibalancing(env, replace(offers, exposure=exposure), th)
+    assert (after[..., Stance.WEST] >= before[..., Stance.WEST] - 1e-12).all()
+    others = [s for s in Stance if s != Stance.WEST]
+    np.testing.assert_array_equal(after[..., others], before[..., others])
+
+
+# ---------------------------------------------------------------------------------------------
+# Self-reliance
+# ---------------------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(seed=SEEDS, r=st.floats(min_value=0.0, max_value=1.0), rule=st.sampled_from(list(Rule)))
+def test_self_reliance_scales_every_stance_hazard(seed: int, r: float, rule: Rule) -> None:
+    """A regime that can do without a share r of every threat faces (1 - r) of each stance's hazard
+    (exactly so where the hazard is linear: tau = 0, or Walt's rule at any tau)."""
+    rng = np.random.default_rng(seed)
+    b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
+    th = random_theta(rng, tau=0.0) if rule is Rule.OMNIBALANCING else random_theta(rng)
+    env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
+    hazard = hazard_omnibalancing if rule is Rule.OMNIBALANCING else hazard_balance_of_threat
+    none = hazard(replace(env, self_reliance=np.zeros((b, c))), offers, th)
+    some = hazard(replace(env, self_reliance=np.full((b, c), r)), offers, th)
+    np.testing.assert_allclose(some, (1 - r) * none, rtol=1e-12, atol=1e-14)
+
+
+@PROPERTY
+@given(seed=SEEDS, r=st.floats(min_value=0.0, max_value=1.0))
+def test_self_reliance_scales_the_value_of_rents(seed: int, r: float) -> None:
+    """With no threat, cost or state, a stance's utility is gamma (1 - r) times its rents."""
+    rng = np.random.default_rng(seed)
+    b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
+    gamma, share = float(rng.uniform(0.1, 2)), float(rng.uniform(0, 1))
+    th = stack_params([ModelParams(gamma=gamma, nonaligned_share=share, chi=0.0, defiance=0.0, commitment_bonus=0.0, tie_weight=0.0, noise_sd=0.0)])
+    rents = rng.uniform(0, 1, (b, c, N_PATRONS))
+    offers = make_offers(b, c, rents=rents)
+    env = make_environment(b, c, self_reliance=np.full((b, c), r))
+    prev = np.full((b, c), Stance.RUS)  # not drifted: no courting
+    u = omni_utilities(env, offers, (prev, *no_state(b, c)[1:]), th)
+    expected = np.concatenate([rents, share * rents.sum(axis=-1, keepdims=True)], axis=-1) * gamma * (1 - r)
+    np.testing.assert_allclose(u, expected, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# The other terms of the utility
+# ---------------------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(seed=SEEDS)
+def test_ties_and_preference_shocks_add_to_the_utility(seed: int) -> None:
+    """U(s) gains tie_weight * ties(p) for s = p (nothing for NONALIGNED) and noise_sd * e(s)."""
+    rng = np.random.default_rng(seed)
+    b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
+    th = random_theta(rng)
+    env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
+    prev, member, ties, noise = random_state(rng, b, c)
+    u = utilities(Rule.OMNIBALANCING, env, offers, prev, member, ties, noise, EXO, th)
+    u0 = utilities(Rule.OMNIBALANCING, env, offers, prev, member, np.zeros_like(ties), np.zeros_like(noise), EXO, th)
+    personal = np.concatenate([ties, np.zeros((b, c, 1))], axis=-1) * th.tie_weight[0, 0]
+    np.testing.assert_allclose(u - u0, personal + th.noise_sd[0, 0] * noise, rtol=1e-9, atol=1e-12)
+
+
+def test_dependence_by_hand() -> None:
+    env = make_environment(1, 2, ethnic_russian=[[0.4, 0.1]], remittances=[[0.2, 0.0]], route_russia=[[1.0, 0.3]], route_china=[[0.0, 0.6]])
+    dep = dependence(env, np.array([[1.0, 0.0]]))
+    np.testing.assert_allclose(dep[0, 0], [(0.4 + 1.0 + 0.2 + 1.0) / 4, 0.0, 0.0])
+    np.testing.assert_allclose(dep[0, 1], [(0.1 + 0.0 + 0.0 + 0.3) / 4, 0.0, 0.6])
+
+
+def test_russian_forces_count_only_non_alliance_russian_military_instruments() -> None:
+    member = np.zeros((1, 4, J), dtype=bool)
+    member[0, 0, 0] = True  # the alliance only
+    member[0, 1, 1] = True  # a Western base only
+    member[0, 2, 2] = True  # the economic bloc only
+    member[0, 3, FORCES] = True
+    assert russian_forces(member, EXO).tolist() == [[0.0, 0.0, 0.0, 1.0]]
+
+
+def test_hosting_russian_forces_raises_the_cost_of_defying_russia() -> None:
+    """Forces on the soil add 1/4 to dependence on Russia: every stance but RUS pays defiance/4 more
+    (NONALIGNED its neutral share of it)."""
+    th = stack_params([ModelParams(defiance=0.8, defiance_neutral=0.5, commitment_bonus=0.0, gamma=0.0, chi=0.0, tie_weight=0.0, noise_sd=0.0)])
+    env = make_environment(ethnic_russian=0.3, route_china=0.2)
+    state = no_state()
+    hosts = state[1].copy()
+    hosts[0, 0, FORCES] = True
+    u0 = omni_utilities(env, make_offers(), state, th)[0, 0]
+    u1 = omni_utilities(env, make_offers(), (state[0], hosts, *state[2:]), th)[0, 0]
+    np.testing.assert_allclose(u1 - u0, [0.0, -0.2, -0.2, -0.1], atol=1e-12)
+
+
+def test_instruments_held_add_the_commitment_bonus_to_their_patron() -> None:
+    th = stack_params([ModelParams(commitment_bonus=0.05, defiance=0.0, gamma=0.0, chi=0.0, tie_weight=0.0, noise_sd=0.0)])
+    state = no_state()
+    member = state[1].copy()
+    member[0, 0, [0, 1, 2]] = True  # two Russian instruments and a Western one
+    u0 = omni_utilities(make_environment(), make_offers(), state, th)[0, 0]
+    u1 = omni_utilities(make_environment(), make_offers(), (state[0], member, *state[2:]), th)[0, 0]
+    np.testing.assert_allclose(u1 - u0, [0.1, 0.05, 0.0, 0.0], atol=1e-12)
+
+
+def test_switching_costs_chi_for_every_stance_but_the_previous_one() -> None:
+    th = stack_params([ModelParams(chi=0.3, defiance=0.0, gamma=0.0, tie_weight=0.0, noise_sd=0.0, commitment_bonus=0.0)])
+    for prev in Stance:
+        state = no_state()
+        u = omni_utilities(make_environment(), make_offers(), (np.full((1, 1), prev), *state[1:]), th)[0, 0]
+        expected = np.full(N_STANCES, -0.3)
+        expected[prev] = 0.0
+        np.testing.assert_allclose(u, expected, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,8 +492,8 @@ def test_probabilities_of_model_utilities_are_a_distribution(seed: int, beta: fl
     b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
     th = random_theta(rng, beta=beta)
     env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
-    prev, member = random_state(rng, b, c)
-    u = utilities(rule, env, offers, prev, member, INSTRUMENT_PATRON, th)
+    prev, member, ties, noise = random_state(rng, b, c)
+    u = utilities(rule, env, offers, prev, member, ties, noise, EXO, th)
     assert u.shape == (b, c, N_STANCES)
     assert np.isfinite(u).all()
     p = choice_probabilities(u, th.beta)
@@ -325,12 +524,14 @@ def test_utilities_and_sampling_are_deterministic(seed: int, rule: Rule) -> None
     b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
     th = random_theta(rng)
     env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
-    prev, member = random_state(rng, b, c)
+    prev, member, ties, noise = random_state(rng, b, c)
     uniform = rng.random((b, c))
     snapshot = {f.name: getattr(env, f.name).copy() for f in fields(env)}
+    offer_snapshot = {f.name: getattr(offers, f.name).copy() for f in fields(offers)}
+    state_snapshot = [x.copy() for x in (prev, member, ties, noise)]
 
-    u1 = utilities(rule, env, offers, prev, member, INSTRUMENT_PATRON, th)
-    u2 = utilities(rule, env, offers, prev.copy(), member.copy(), INSTRUMENT_PATRON, th)
+    u1 = utilities(rule, env, offers, prev, member, ties, noise, EXO, th)
+    u2 = utilities(rule, env, offers, prev.copy(), member.copy(), ties.copy(), noise.copy(), EXO, th)
     np.testing.assert_array_equal(u1, u2)
     p = choice_probabilities(u1, th.beta)
     np.testing.assert_array_equal(p, choice_probabilities(u2, th.beta))
@@ -340,6 +541,10 @@ def test_utilities_and_sampling_are_deterministic(seed: int, rule: Rule) -> None
     # The functions are pure: they do not write into their inputs.
     for name, value in snapshot.items():
         np.testing.assert_array_equal(getattr(env, name), value)
+    for name, value in offer_snapshot.items():
+        np.testing.assert_array_equal(getattr(offers, name), value)
+    for before, now in zip(state_snapshot, (prev, member, ties, noise), strict=True):
+        np.testing.assert_array_equal(before, now)
 
 
 def _permute_clients(obj: Environment | Offers, perm: np.ndarray) -> Environment | Offers:
@@ -353,63 +558,65 @@ def test_relabelling_clients_permutes_utilities(seed: int, rule: Rule) -> None:
     b, c = int(rng.integers(1, 3)), int(rng.integers(2, 6))
     th = random_theta(rng)
     env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
-    prev, member = random_state(rng, b, c)
+    prev, member, ties, noise = random_state(rng, b, c)
     perm = rng.permutation(c)
-    u = utilities(rule, env, offers, prev, member, INSTRUMENT_PATRON, th)
+    u = utilities(rule, env, offers, prev, member, ties, noise, EXO, th)
     u_perm = utilities(
         rule,
         _permute_clients(env, perm),
         _permute_clients(offers, perm),
         prev[:, perm],
         member[:, perm],
-        INSTRUMENT_PATRON,
+        ties[:, perm],
+        noise[:, perm],
+        EXO,
         th,
     )
     np.testing.assert_allclose(u_perm, u[:, perm], rtol=1e-13, atol=1e-15)
 
 
-# "Raising a threat k that patron p protects against never lowers P(p)" holds when p protects FULLY against k,
-# for any salience tau (test_full_protection_against_k_never_loses_share). With partial protection it is not a
-# theorem of the model, and should not be: the two cases below pin down why (hand-built b = 1, C = 1 clients with
-# ModelParams(chi=0, gamma=0, defiance=0, commitment_bonus=0), capability 0, no rents, costs or pressure).
-NO_PARAMS = {"chi": 0.0, "gamma": 0.0, "defiance": 0.0, "commitment_bonus": 0.0}
+# "Raising a threat k that patron p protects against never lowers P(p)" holds for any salience tau when p
+# protects FULLY against k (test_full_protection_against_k_never_loses_share). With partial protection it
+# holds at tau = 0, now that the hazard is linear (test_at_tau_0_the_best_protector_never_loses_share), but
+# not at high tau, where attention shifts to the most pressing threat. The cases below are hand-built
+# b = 1, C = 1 clients with no rents, costs, ties or shocks.
+NO_PARAMS = {"chi": 0.0, "gamma": 0.0, "defiance": 0.0, "commitment_bonus": 0.0, "tie_weight": 0.0, "noise_sd": 0.0}
 
 
-def _one_client_share(
-    threat: list[float], patron_threat: list[float], protection: list[list[float]], tau: float
-) -> np.ndarray:
+def _one_client_share(threat: list[float], patron_threat: list[float], protection: list[list[float]], tau: float) -> np.ndarray:
     th = stack_params([ModelParams(tau=tau, **NO_PARAMS)])
-    env = one_client_environment(threat, patron_threat, 0.0)
-    offers = one_client_offers(protection, [0.0, 0.0, 0.0])
-    prev, member = np.zeros((1, 1), dtype=int), np.zeros((1, 1, J), dtype=bool)
-    return omni_probabilities(env, offers, prev, member, th)[0, 0]
+    env = one_client_environment(threat, patron_threat)
+    return omni_probabilities(env, one_client_offers(protection), no_state(), th)[0, 0]
 
 
 def test_a_better_protector_gains_when_its_threat_rises() -> None:
     """RUS protects 0.4 and the West 0.7 against insurgency: a rising insurgency moves share to the West."""
-    protection = [[0.4, 0, 0, 0], [0.7, 0, 0, 0], [0, 0, 0, 0]]
-    low = _one_client_share([0.5, 0, 0, 0], [0, 0, 0], protection, tau=4.0)
-    high = _one_client_share([1.0, 0, 0, 0], [0, 0, 0], protection, tau=4.0)
+    protection = [[0.4, 0, 0, 0, 0], [0.7, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
+    low = _one_client_share([0.5, 0, 0, 0, 0], [0, 0, 0], protection, tau=4.0)
+    high = _one_client_share([1.0, 0, 0, 0, 0], [0, 0, 0], protection, tau=4.0)
     assert high[Stance.WEST] > low[Stance.WEST]
     assert high[Stance.RUS] < low[Stance.RUS]
 
 
 def test_salience_does_not_penalise_a_full_protector() -> None:
     """Regression: with the old max-normalised salience weights, raising the top threat discounted the others,
-    and P(RUS) fell from 0.937 to 0.914 although Russia protects fully against the threat that rose."""
-    protection = [[1.0, 0.7, 0.6, 0.6], [0.9, 0.2, 0.2, 0.1], [0.1, 0.5, 0.2, 0.8]]
-    low = _one_client_share([0.9, 0.8, 0.6, 0.5], [0.3, 0.1, 0.4], protection, tau=4.0)[Stance.RUS]
-    high = _one_client_share([1.0, 0.8, 0.6, 0.5], [0.3, 0.1, 0.4], protection, tau=4.0)[Stance.RUS]
+    and P(RUS) fell although Russia protects fully against the threat that rose."""
+    protection = [[1.0, 0.7, 0.6, 0.6, 0.6], [0.9, 0.2, 0.2, 0.1, 0.0], [0.1, 0.5, 0.2, 0.8, 0.3]]
+    low = _one_client_share([0.9, 0.8, 0.6, 0.5, 0.2], [0.3, 0.1, 0.4], protection, tau=4.0)[Stance.RUS]
+    high = _one_client_share([1.0, 0.8, 0.6, 0.5, 0.2], [0.3, 0.1, 0.4], protection, tau=4.0)[Stance.RUS]
     assert high >= low
 
 
-def test_a_tied_protector_can_lose_share_as_the_hazard_saturates() -> None:
-    """CHN and the West tie at 0.5 against insurgency; CHN is the safest stance overall. The hazard
-    1 - exp(-x) is concave, so the same added threat raises the safest stance's hazard most (tau = 0)."""
-    protection = [[0.3, 0.4, 0.8, 0.4], [0.5, 0.0, 0.8, 0.5], [0.5, 0.8, 0.3, 0.5]]
-    low = _one_client_share([1.0, 1.9, 0.3, 1.9], [0, 0, 0], protection, tau=0.0)[Stance.CHN]
-    high = _one_client_share([1.5, 1.9, 0.3, 1.9], [0, 0, 0], protection, tau=0.0)[Stance.CHN]
-    assert high < low
+def test_a_tied_protector_no_longer_loses_share_as_threats_grow() -> None:
+    """CHN and the West tie at 0.5 against insurgency; CHN is the safest stance overall. Under the old
+    saturating hazard 1 - exp(-x) the same added threat raised the safest stance's hazard most and CHN lost
+    share (tau = 0); the linear hazard raises CHN's and the West's alike and the worse protectors' more."""
+    protection = [[0.3, 0.4, 0.8, 0.4, 0.0], [0.5, 0.0, 0.8, 0.5, 0.0], [0.5, 0.8, 0.3, 0.5, 0.0]]
+    low = _one_client_share([1.0, 1.9, 0.3, 1.9, 0.0], [0, 0, 0], protection, tau=0.0)
+    high = _one_client_share([1.5, 1.9, 0.3, 1.9, 0.0], [0, 0, 0], protection, tau=0.0)
+    assert high[Stance.CHN] > low[Stance.CHN]
+    assert high[Stance.WEST] > low[Stance.WEST]
+    assert high[Stance.NONALIGNED] < low[Stance.NONALIGNED]  # the worst protector against insurgency
 
 
 @PROPERTY
@@ -420,21 +627,20 @@ def test_a_tied_protector_can_lose_share_as_the_hazard_saturates() -> None:
     delta=st.floats(min_value=0.01, max_value=1.0),
 )
 def test_full_protection_against_k_never_loses_share(seed: int, patron: int, kind: int, delta: float) -> None:
-    """Raising a threat that p protects against fully (for a client that values protection fully, capability 0)
-    leaves U(p) unchanged and never raises any other U(s), so P(p) never falls, whatever the salience tau."""
+    """Raising a threat that p protects against fully leaves U(p) unchanged and never raises any other U(s),
+    so P(p) never falls, whatever the salience tau and the regime's self-reliance."""
     rng = np.random.default_rng(seed)
     b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
     th = random_theta(rng)
     env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
-    env = replace(env, capability=np.zeros((b, c)))
     protection = offers.protection.copy()
     protection[:, :, patron, kind] = 1.0
     offers = replace(offers, protection=protection)
-    prev, member = random_state(rng, b, c)
+    prev, member, ties, noise = random_state(rng, b, c)
     threat = env.threat.copy()
     threat[..., kind] += delta
-    u0 = utilities(Rule.OMNIBALANCING, env, offers, prev, member, INSTRUMENT_PATRON, th)
-    u1 = utilities(Rule.OMNIBALANCING, replace(env, threat=threat), offers, prev, member, INSTRUMENT_PATRON, th)
+    u0 = utilities(Rule.OMNIBALANCING, env, offers, prev, member, ties, noise, EXO, th)
+    u1 = utilities(Rule.OMNIBALANCING, replace(env, threat=threat), offers, prev, member, ties, noise, EXO, th)
     np.testing.assert_allclose(u1[..., patron], u0[..., patron], rtol=1e-12, atol=1e-12)
     assert (u1 <= u0 + 1e-12).all()
     before = choice_probabilities(u0, th.beta)[..., patron]
@@ -442,9 +648,39 @@ def test_full_protection_against_k_never_loses_share(seed: int, patron: int, kin
     assert (after >= before - 1e-12).all()
 
 
+@PROPERTY
+@given(
+    seed=SEEDS,
+    patron=st.sampled_from(list(Patron)),
+    kind=st.sampled_from([Threat.INSURGENCY, Threat.UNREST, Threat.ELITE, Threat.EXTERNAL]),
+    delta=st.floats(min_value=0.01, max_value=2.0),
+)
+def test_at_tau_0_the_best_protector_never_loses_share(seed: int, patron: int, kind: int, delta: float) -> None:
+    """With a linear hazard at tau = 0, a patron that protects against k at least as well as every other
+    (partial protection will do) never loses share when k rises."""
+    rng = np.random.default_rng(seed)
+    b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
+    th = random_theta(rng, tau=0.0)
+    env, offers = random_environment(rng, b, c), random_offers(rng, b, c)
+    protection = offers.protection.copy()
+    protection[:, :, patron, kind] = protection[..., kind].max(axis=-1)
+    offers = replace(offers, protection=protection)
+    prev, member, ties, noise = random_state(rng, b, c)
+    threat = env.threat.copy()
+    threat[..., kind] += delta
+    before = choice_probabilities(utilities(Rule.OMNIBALANCING, env, offers, prev, member, ties, noise, EXO, th), th.beta)
+    after = choice_probabilities(utilities(Rule.OMNIBALANCING, replace(env, threat=threat), offers, prev, member, ties, noise, EXO, th), th.beta)
+    assert (after[..., patron] >= before[..., patron] - 1e-12).all()
+
+
 # ---------------------------------------------------------------------------------------------
 # De jure layer
 # ---------------------------------------------------------------------------------------------
+
+
+def _exo_with_thresholds(rng: np.random.Generator) -> SimpleNamespace:
+    join = rng.uniform(0.05, 1.0, J)
+    return SimpleNamespace(instrument_patron=EXO.instrument_patron, join_threshold=join, exit_threshold=join * rng.uniform(0, 0.99, J))
 
 
 @PROPERTY
@@ -453,12 +689,8 @@ def test_membership_changes_only_when_memory_crosses_thresholds(seed: int, all_a
     rng = np.random.default_rng(seed)
     b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
     th = random_theta(rng, dejure_rate=float(rng.uniform(0.01, 1)), dejure_sticky=True)
-    join = rng.uniform(0.05, 1.0, J)
-    exo = SimpleNamespace(
-        instrument_patron=INSTRUMENT_PATRON,
-        join_threshold=join,
-        exit_threshold=join * rng.uniform(0, 0.99, J),
-    )
+    exo = _exo_with_thresholds(rng)
+    join = exo.join_threshold
     memory = rng.uniform(0, 1, (b, c, J))
     member = rng.random((b, c, J)) < 0.5
     stance = rng.integers(0, N_STANCES, (b, c))
@@ -467,7 +699,7 @@ def test_membership_changes_only_when_memory_crosses_thresholds(seed: int, all_a
 
     new_memory, new_member = update_commitments(memory, member, stance, available, renewal, exo, th)
 
-    toward = (stance[..., None] == INSTRUMENT_PATRON).astype(float)
+    toward = (stance[..., None] == EXO.instrument_patron).astype(float)
     rate = th.dejure_rate[0, 0]
     np.testing.assert_allclose(new_memory, (1 - rate) * memory + rate * toward, rtol=1e-14)
     joined = ~member & new_member
@@ -483,3 +715,30 @@ def test_membership_changes_only_when_memory_crosses_thresholds(seed: int, all_a
     assert (new_member[~member & (new_memory > join) & available]).all()
     assert not new_member[member & (new_memory < exo.exit_threshold)].any()
     assert not new_member[~available].any()
+
+
+@PROPERTY
+@given(seed=SEEDS)
+def test_the_first_quarter_memory_is_the_first_stance_and_nothing_is_automatic(seed: int) -> None:
+    """In the first quarter a new state has no record: its memory is its first stance exactly, whatever the
+    starting memory, and it joins an open instrument only if that stance is toward the instrument's patron."""
+    rng = np.random.default_rng(seed)
+    b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
+    th = random_theta(rng, dejure_rate=float(rng.uniform(0.01, 1)), dejure_sticky=True)
+    exo = _exo_with_thresholds(rng)
+    memory = rng.uniform(0, 1, (b, c, J))
+    stance = rng.integers(0, N_STANCES, (b, c))
+    available = np.ones((b, c, J), dtype=bool)
+    new_memory, new_member = update_commitments(memory, np.zeros((b, c, J), dtype=bool), stance, available, np.zeros(J, dtype=bool), exo, th, first=True)
+    toward = stance[..., None] == EXO.instrument_patron
+    np.testing.assert_array_equal(new_memory, toward.astype(float))
+    np.testing.assert_array_equal(new_member, toward)  # every join threshold is below 1, so toward means joined
+
+
+def test_without_stickiness_membership_follows_the_stance_at_once() -> None:
+    th = stack_params([ModelParams(dejure_sticky=False)])
+    exo = SimpleNamespace(instrument_patron=EXO.instrument_patron, join_threshold=np.full(J, 0.9), exit_threshold=np.full(J, 0.1))
+    member = np.array([[[True, True, False, False]]])
+    memory = np.full((1, 1, J), 0.5)
+    _, new = update_commitments(memory, member, np.array([[Stance.WEST]]), np.ones((1, 1, J), dtype=bool), np.zeros(J, dtype=bool), exo, th)
+    assert new[0, 0].tolist() == [False, True, False, False]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sim.actors import CLIENTS, PATRONS
 from sim.errors import ScenarioError
-from sim.scenario import CLIENT_KINDS, FORBIDDEN_KINDS, PATRON_KINDS, Rule, Scenario, load_scenario
+from sim.scenario import CLIENT_KINDS, EVENT_KINDS, FORBIDDEN_KINDS, PATRON_KINDS, Rule, Scenario, load_scenario
 from tests.conftest import history_text_anywhere
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -92,9 +92,13 @@ def test_history_loads() -> None:
     assert set(scn.clients) == set(CLIENTS)
     assert set(scn.patrons) == set(PATRONS)
     assert scn.shock(SHOCK).magnitude == 1.0
-    for name in ("brent", "freedom_house", "cinc"):
+    for name in ("brent", "freedom_house", "cinc", "remittances", "ethnic_russians", "export_routes", "hydrocarbons"):
         f = Path(getattr(scn.drivers, name).file)
         assert f.is_absolute() and f.is_file()
+    assert {c for c, x in scn.clients.items() if x.soviet_forces} == {"KAZ", "KGZ", "TJK", "TKM"}
+    instruments = {i.id: i for i in scn.instruments}
+    assert [i for i, x in instruments.items() if x.alliance] == ["csto"]
+    assert [i for i, x in instruments.items() if x.requires_soviet_forces] == ["russian_forces"]
 
 
 def test_set_tau_takes_effect() -> None:
@@ -123,6 +127,7 @@ def test_set_nested_protection_keeps_other_defaults() -> None:
     assert scn.params.protection.RUS.unrest == default.RUS.unrest
     assert scn.params.protection.RUS.elite == default.RUS.elite
     assert scn.params.protection.RUS.external == default.RUS.external
+    assert scn.params.protection.RUS.regime_change == default.RUS.regime_change
     assert scn.params.protection.WEST == default.WEST
     assert scn.params.protection.CHN == default.CHN
     rest = {k: v for k, v in scn.params.model_dump().items() if k != "protection"}
@@ -375,9 +380,132 @@ def test_history_shocks_are_causes_only() -> None:
         assert not kinds & set(FORBIDDEN_KINDS), shock["id"]
         if "pressure" in kinds:
             assert str(shock.get("reason") or "").strip(), f"shock {shock['id']} scripts pressure without a reason"
+        if kinds & set(EVENT_KINDS):  # a leader change or a Western programme: the kind alone, no size, no shape
+            assert len(kinds) == 1 and set(shock["effects"].values()) == {1}, shock["id"]
+            assert shock.get("magnitude", 1) in (0, 1) and "half_life" not in shock and "until" not in shock, shock["id"]
+        if "engagement" in kinds:
+            assert shock["targets"] == ["WEST"], shock["id"]
+        if "leader_change" in kinds:  # whose leader: one actor, a client or a patron
+            assert len(shock["targets"]) == 1 and shock["targets"][0] in set(CLIENTS) | set(PATRONS), shock["id"]
+            continue
         actors = set(CLIENTS) if kinds <= set(CLIENT_KINDS) else set(PATRONS)
         assert set(shock["targets"]) <= actors, shock["id"]
     # The validated scenario agrees with the raw file.
     scn = load_scenario(HISTORY)
     assert [s.id for s in scn.shocks] == [s["id"] for s in raw["shocks"]]
     assert all(not set(s.effects) & set(FORBIDDEN_KINDS) for s in scn.shocks)
+
+    kinds = {k for s in scn.shocks for k in s.effects}
+    assert {"leader_change", "engagement", "contagion"} <= kinds
+    assert "medvedev" in [s.id for s in scn.shocks] and set(scn.shock("medvedev").effects) == {"leader_change"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Events without a size: leader changes and Western engagement programmes
+# ---------------------------------------------------------------------------------------------
+
+LEADER = "medvedev"  # a leader change in history.yaml
+PROGRAMME = "partnership_for_peace"  # a Western engagement programme in history.yaml
+
+
+def _edit_shock(tmp_path: Path, shock: str, effects: str | None = None, insert: str | None = None) -> tuple[Path, dict[str, int]]:
+    """history.yaml with shock ``shock``'s effects line replaced and/or a line inserted after it; the 1-based
+    lines of the shock's id, effects and inserted line."""
+    lines = history_text().splitlines()
+    first = shock_line(lines, "id", shock)
+    at = shock_line(lines, "effects", shock)
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    if effects is not None:
+        lines[at] = f"{indent}effects: {effects}"
+    where = {"id": first + 1, "effects": at + 1}
+    if insert is not None:
+        lines.insert(at + 1, f"{indent}{insert}")
+        where["inserted"] = at + 2
+    return write_scenario(tmp_path, "\n".join(lines) + "\n"), where
+
+
+@pytest.mark.parametrize(("shock", "kind"), [(LEADER, "leader_change"), (PROGRAMME, "engagement")])
+@pytest.mark.parametrize("size", ["2", "0.5", "0", "-1"])
+def test_an_event_with_a_size_is_rejected(tmp_path: Path, shock: str, kind: str, size: str) -> None:
+    path, where = _edit_shock(tmp_path, shock, effects=f"{{{kind}: {size}}}")
+    err = load_error(path)
+    assert_located(err, path, where["effects"], f"shocks.{shock}.effects.{kind}")
+    assert f"'{kind}' has no size of its own (write '{kind}: 1' alone)" in str(err)
+
+
+@pytest.mark.parametrize(("shock", "kind", "other"), [(LEADER, "leader_change", "means: 0.2"), (PROGRAMME, "engagement", "need: 0.5"),
+                                                      ("mirziyoyev", "leader_change", "elite: 0.3")])
+def test_an_event_mixed_with_other_effects_is_rejected(tmp_path: Path, shock: str, kind: str, other: str) -> None:
+    path, where = _edit_shock(tmp_path, shock, effects=f"{{{kind}: 1, {other}}}")
+    err = load_error(path)
+    assert_located(err, path, where["effects"], f"shocks.{shock}.effects.{kind}")
+    assert "has no size of its own" in str(err)
+
+
+@pytest.mark.parametrize(("shock", "kind"), [(LEADER, "leader_change"), (PROGRAMME, "engagement")])
+@pytest.mark.parametrize("magnitude", ["0.5", "2", "1.5"])
+def test_an_event_cannot_be_scaled(tmp_path: Path, shock: str, kind: str, magnitude: str) -> None:
+    path, where = _edit_shock(tmp_path, shock, insert=f"magnitude: {magnitude}")
+    err = load_error(path)
+    assert_located(err, path, where["inserted"], f"shocks.{shock}.magnitude")
+    assert f"a '{kind}' event happens (magnitude 1) or not (0); it cannot be scaled" in str(err)
+
+
+@pytest.mark.parametrize(("shock", "kind"), [(LEADER, "leader_change"), (PROGRAMME, "engagement")])
+@pytest.mark.parametrize("shape", ["half_life: 1.0", "until: 2015-01-01"])
+def test_an_event_takes_no_shape(tmp_path: Path, shock: str, kind: str, shape: str) -> None:
+    path, where = _edit_shock(tmp_path, shock, insert=shape)
+    err = load_error(path)
+    assert_located(err, path, where["id"], f"shocks.{shock}")
+    assert f"a '{kind}' event is dated, not shaped: it takes no 'half_life' or 'until'" in str(err)
+
+
+@pytest.mark.parametrize(("shock", "magnitude"), [(LEADER, "0"), (LEADER, "1"), (PROGRAMME, "0"), (PROGRAMME, "1.0")])
+def test_an_event_happens_or_not(tmp_path: Path, shock: str, magnitude: str) -> None:
+    path, _ = _edit_shock(tmp_path, shock, insert=f"magnitude: {magnitude}")
+    assert load_scenario(path).shock(shock).magnitude == float(magnitude)
+
+
+def test_a_leader_change_targets_clients_or_patrons_not_both(tmp_path: Path) -> None:
+    lines = history_text().splitlines()
+    at = shock_line(lines, "targets", LEADER)
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    lines[at] = f"{indent}targets: [RUS, UZB]"
+    path = write_scenario(tmp_path, "\n".join(lines) + "\n")
+    err = load_error(path)
+    assert_located(err, path, at + 1, f"shocks.{LEADER}.targets.1")
+    assert "target 'UZB' is not a patron" in str(err)
+
+
+@pytest.mark.parametrize("targets", ["[CHN]", "[RUS]", "[WEST, RUS]"])
+def test_an_engagement_programme_must_be_western(tmp_path: Path, targets: str) -> None:
+    lines = history_text().splitlines()
+    at = shock_line(lines, "targets", PROGRAMME)
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    lines[at] = f"{indent}targets: {targets}"
+    path = write_scenario(tmp_path, "\n".join(lines) + "\n")
+    err = load_error(path)
+    assert_located(err, path, at + 1, f"shocks.{PROGRAMME}.targets")
+    assert "Western programme" in str(err)
+
+
+def test_affinity_is_no_longer_an_effect(tmp_path: Path) -> None:
+    """Personal ties come from the model (leader changes reset them); no shock can set a leader's liking."""
+    assert "affinity" not in CLIENT_KINDS and "affinity" not in PATRON_KINDS
+    path, line = _forbidden_effect_scenario(tmp_path, "affinity")
+    err = load_error(path)
+    assert_located(err, path, line, f"shocks.{SHOCK}.effects.affinity")
+    assert "unknown effect 'affinity'" in str(err)
+
+
+@pytest.mark.parametrize("field", ["ethnic_russian_share", "russian_troops", "remittance_share", "route_russia"])
+def test_time_varying_client_facts_are_drivers_now(tmp_path: Path, field: str) -> None:
+    """Ethnic Russians, remittances and export routes are dated driver series; Russian forces are an instrument."""
+    lines = history_text().splitlines()
+    at = line_index(lines, r"^\s+soviet_forces:", line_index(lines, r"^  UZB:\s*$", line_index(lines, r"^clients:")))
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    lines.insert(at + 1, f"{indent}{field}: 0.1")
+    path = write_scenario(tmp_path, "\n".join(lines) + "\n")
+    err = load_error(path)
+    assert_located(err, path, at + 2, f"clients.UZB.{field}")
+    assert f"unknown field '{field}'" in str(err)
