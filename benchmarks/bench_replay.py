@@ -23,13 +23,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.actors import N_CLIENTS  # noqa: E402
-from sim.ensemble import simulate  # noqa: E402
-from sim.inputs import compile_scenario  # noqa: E402
-from sim.model import AlignmentModel  # noqa: E402
-from sim.params import stack_params  # noqa: E402
-from sim.randomness import batch_draws, run_seed  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.engines.ensemble import simulate  # noqa: E402
+from sim.engines.model import AlignmentModel  # noqa: E402
+from sim.kernel.actors import N_CLIENTS  # noqa: E402
+from sim.kernel.params import stack_params  # noqa: E402
+from sim.kernel.randomness import batch_draws, run_seed  # noqa: E402
+from sim.scenario.compile import compile_scenario  # noqa: E402
+from sim.scenario.schema import load_scenario  # noqa: E402
 
 HISTORY = ROOT / "scenarios" / "history.yaml"
 
@@ -62,8 +62,8 @@ def large_run(n: int) -> dict:
 import json, resource, sys, time, tempfile
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from sim.runner import run_scenario
-from sim.scenario import load_scenario
+from sim.workflows.run import run_scenario
+from sim.scenario.schema import load_scenario
 scn = load_scenario({str(HISTORY)!r})
 out = Path(tempfile.mkdtemp()) / "run"
 t0 = time.perf_counter()

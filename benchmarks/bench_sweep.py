@@ -35,7 +35,7 @@ def one(executor: str, spec: Path, workers: int) -> dict:
     out = Path(tempfile.mkdtemp()) / "sweep"
     code = (
         "import resource, sys\n"
-        "from sim.cli import main\n"
+        "from sim.face.cli import main\n"
         f"rc = main(['sweep', {str(spec)!r}, '--executor', {executor!r}, '--workers', '{workers}', '--out', {str(out)!r}, '-q'])\n"
         "self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"

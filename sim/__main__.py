@@ -1,5 +1,5 @@
 """``python -m sim``: the omnibalance command line."""
 
-from sim.cli import main
+from sim.face.cli import main
 
 raise SystemExit(main())

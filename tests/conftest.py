@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.dynamics import Environment, Offers, patron_offers
-from sim.inputs import compile_scenario
-from sim.params import Theta
-from sim.resolve import resolve
-from sim.scenario import Scenario, load_scenario, validate_data
+from sim.kernel.dynamics import Environment, Offers, patron_offers
+from sim.kernel.params import Theta
+from sim.scenario.compile import compile_scenario
+from sim.scenario.resolve import resolve
+from sim.scenario.schema import Scenario, load_scenario, validate_data
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORY = ROOT / "scenarios" / "history.yaml"
@@ -60,7 +60,7 @@ _OFFER_TRAILING = {"rents": ("P",), "courting": ("P",), "protection": ("P", "K")
 
 
 def _shape(b: int, c: int, trailing: tuple[str, ...]) -> tuple[int, ...]:
-    from sim.actors import N_PATRONS, N_THREATS
+    from sim.kernel.actors import N_PATRONS, N_THREATS
 
     sizes = {"P": N_PATRONS, "K": N_THREATS}
     return (b, c, *(sizes[a] for a in trailing))

@@ -1,0 +1,251 @@
+"""The ``omnibalance`` command line: ``run``, ``compare`` and ``validate`` (``python -m sim`` too)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim import __version__
+from sim.errors import OmnibalanceError
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _seed(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got '{text}'") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be non-negative, got {n}")
+    return n
+
+
+def _port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got '{text}'") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {n}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    p = argparse.ArgumentParser(prog="omnibalance", description="Agent-based simulator of Central Asian alignments, 1991-2016.")
+    p.add_argument("--version", action="version", version=f"omnibalance {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="replay a scenario with stochastic replicates and write outputs")
+    run.add_argument("scenario", type=Path, help="scenario YAML file, e.g. scenarios/history.yaml")
+    run.add_argument("--replicates", "-n", type=_positive, default=100, help="number of stochastic replicates (default 100)")
+    run.add_argument("--seed", type=_seed, default=None, help="root seed (default: the scenario's)")
+    run.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override a field by dotted path, e.g. params.tau=2 or shocks.andijan.magnitude=0 (repeatable)")
+    run.add_argument("--engine", choices=("ensemble", "mesa"), default=None, help="ensemble (vectorised, default when replicates > 1) or mesa (agent by agent)")
+    run.add_argument("--out", type=Path, default=None, help="output folder (default outputs/<scenario>-<timestamp>/); must not exist or be empty")
+    run.add_argument("--no-plot", action="store_true", help="skip alignment.png")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("files", type=Path, nargs="+", help="scenario YAML files")
+    val.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="overrides to check as well")
+    val.add_argument("--resolve", action="store_true", help="print the fully resolved scenario (extends, edits and --set applied) as YAML")
+    val.add_argument("--out", type=Path, default=None, help="with --resolve and one file: write the resolved YAML here instead of printing it")
+
+    cmp_ = sub.add_parser("compare", help="run a base scenario and alternatives with common random numbers and compare them")
+    cmp_.add_argument("base", type=Path, help="the base scenario, e.g. scenarios/history.yaml")
+    cmp_.add_argument("alternatives", type=Path, nargs="+", help="alternative scenarios, e.g. scenarios/counterfactuals/no_andijan.yaml")
+    cmp_.add_argument("--replicates", "-n", type=_positive, default=500, help="replicates per scenario (default 500)")
+    cmp_.add_argument("--seed", type=_seed, default=None, help="root seed (default: the base scenario's)")
+    cmp_.add_argument("--out", type=Path, default=None, help="output folder (default outputs/compare-<timestamp>/)")
+    cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    cal = sub.add_parser("calibrate", help="fit parameters to Uzbekistan's and Kazakhstan's history")
+    cal.add_argument("spec", type=Path, help="calibration spec YAML, e.g. calibration/spec.yaml")
+    cal.add_argument("--method", choices=("de", "abc"), default="de", help="de: differential evolution (best fit); abc: ABC-SMC (posterior)")
+    cal.add_argument("--rule", choices=("omnibalancing", "balance_of_threat"), default=None, help="decision rule (default: the scenario's)")
+    cal.add_argument("--fit-until", type=int, default=None, metavar="YEAR", help="fit only history up to YEAR and report how the fit predicts the rest")
+    cal.add_argument("--executor", choices=("serial", "local"), default="local", help="serial, or a local process pool (default)")
+    cal.add_argument("--workers", type=_positive, default=None, help="processes for the local executor (default: all cores)")
+    cal.add_argument("--out", type=Path, default=None, help="output folder (default outputs/calibrate-<timestamp>/)")
+    cal.add_argument("--resume", action="store_true", help="continue an interrupted ABC calibration in --out from its last finished generation")
+    cal.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sw = sub.add_parser("sweep", help="run a parameter / shock sweep (grid, Latin hypercube, Sobol, Morris) to Parquet chunks")
+    sw.add_argument("spec", type=Path, help="sweep spec YAML, e.g. scenarios/sweeps/andijan.yaml")
+    sw.add_argument("--executor", choices=("serial", "local", "dask"), default="local", help="serial, local process pool (default), or dask")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS", help="with --executor dask: an existing scheduler (tcp://host:port); default a LocalCluster")
+    sw.add_argument("--workers", type=_positive, default=None, help="worker processes (local pool or LocalCluster)")
+    sw.add_argument("--out", type=Path, default=None, help="sweep folder (default outputs/sweep-<timestamp>/)")
+    sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out (runs only the missing chunks)")
+    sw.add_argument("--chunk-size", type=_positive, default=None, help="runs per task (default: about one second of work)")
+    sw.add_argument("--trajectories", action="store_true", help="also write full trajectories per chunk")
+    sw.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    an = sub.add_parser("analyze", help="sensitivity indices (SALib) and plots for a finished sweep")
+    an.add_argument("sweep_dir", type=Path, help="the sweep folder")
+    an.add_argument("--method", choices=("sobol", "morris"), default=None, help="index to compute (needs a design made for it); default: the design's, else rank correlations")
+    vm = sub.add_parser("validate-model", help="ablations, causal signatures, rival theory, proper scores: a validation report")
+    vm.add_argument("--spec", type=Path, default=Path("calibration/spec.yaml"), help="calibration spec whose parameters the ablations refit")
+    vm.add_argument("--out", type=Path, default=None, help="output folder (default outputs/validation-<timestamp>/)")
+    vm.add_argument("--replicates", type=_positive, default=400, help="replicates per counterfactual (default 400)")
+    vm.add_argument("--maxiter", type=_positive, default=15, help="DE generations per ablation refit (default 15)")
+    vm.add_argument("--popsize", type=_positive, default=6, help="DE population per parameter (default 6)")
+    vm.add_argument("--workers", type=_positive, default=None, help="processes (default: all cores)")
+    vm.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    dash = sub.add_parser("dashboard", help="serve the student dashboard (Solara, Mesa SolaraViz) on 127.0.0.1")
+    dash.add_argument("--scenario", type=Path, default=None, help="scenario to open first (default scenarios/history.yaml)")
+    dash.add_argument("--port", type=_port, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
+    return p
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from sim.face.dashboard import serve
+
+    return serve(args.scenario, args.port)
+
+
+def _cmd_validate_model(args: argparse.Namespace) -> int:
+    from sim.workflows.outputs import default_out
+    from sim.workflows.validation import validate_model
+
+    out = args.out or default_out("validation")
+    validate_model(args.spec, out, replicates=args.replicates, maxiter=args.maxiter, popsize=args.popsize, workers=args.workers, progress=not args.quiet)
+    print(f"wrote {out}/ (report.md, validation.json, reliability.png, ablations/)")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.workflows.outputs import default_out
+    from sim.workflows.sweep import run_sweep
+
+    if args.resume and args.out is None:
+        raise OmnibalanceError("--resume needs --out (the sweep folder to finish)")
+    if args.scheduler and args.executor != "dask":
+        raise OmnibalanceError("--scheduler goes with --executor dask")
+    out = args.out or default_out("sweep")
+    r = run_sweep(args.spec, out, executor=args.executor, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                  chunk_size=args.chunk_size, trajectories=args.trajectories, progress=not args.quiet)
+    print(f"wrote {out}/ ({r['n_runs']} runs in {r['n_chunks']} chunks; {r['ran_chunks']} run now) in {r['seconds']:.1f} s")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from sim.workflows.sweep import analyze
+
+    r = analyze(args.sweep_dir, args.method)
+    print(f"wrote {args.sweep_dir}/sensitivity.csv, sensitivity.png, scatter.png ({r['method']})")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.workflows.calibrate import calibrate
+    from sim.workflows.outputs import default_out
+
+    if args.resume and args.out is None:
+        raise OmnibalanceError("--resume needs --out (the folder of the calibration to continue)")
+    out = args.out or default_out("calibrate")
+    s = calibrate(args.spec, out, method=args.method, rule=args.rule, fit_until=args.fit_until, executor_kind=args.executor,
+                  workers=args.workers, resume=args.resume, progress=not args.quiet)
+    full = s["full_history"]
+    print(f"wrote {out}/ (best.yaml, summary.json, report.md, plots) in {s['seconds']:.0f} s")
+    print(f"  objective {s['objective']:.4f}; hit rate UZB {full['hit_UZB']:.0%}, KAZ {full['hit_KAZ']:.0%}; timing {full['timing']:.3f}; de jure {full['dejure']:.0%}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.scenario.schema import load_scenario
+    from sim.workflows.outputs import default_out
+    from sim.workflows.run import run_scenario
+
+    scn = load_scenario(args.scenario, args.sets)
+    out = args.out or default_out(scn.name)
+    summary = run_scenario(
+        scn, args.scenario, out, replicates=args.replicates, seed=args.seed, engine=args.engine, progress=not args.quiet, plot=not args.no_plot
+    )
+    fit = summary.fit
+    print(f"wrote {out}/ ({', '.join(summary.files)}) in {summary.seconds:.1f} s")
+    for actor, rate in fit["hit_rate"].items():
+        print(f"  {actor}: year-end modal stance accepted in {rate:.0%} of scored years")
+    for ev in fit["events"]:
+        made = ev["modal_year"] if ev["modal_year"] is not None else "not made"
+        print(f"  {ev['actor']} {ev['history_year']} {ev['from']}->{ev['to']}: modal path {made}; {ev['share_within_1y']:.0%} of replicates within 1 year")
+    for act in fit.get("acts", []):
+        window = act["window"][0] if act["window"][0] == act["window"][1] else "-".join(act["window"])
+        print(f"  {act['actor']} {act['act'].split(';')[0]} ({window}): modal path {act['modal_quarter'] or 'not made'}; {act['share_on_time']:.0%} of replicates on time")
+    sw = fit.get("switches_per_run", {})
+    if sw:
+        print("  stance switches per run: " + ", ".join(f"{a} {v:.1f}" for a, v in sw.items()))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.scenario.compile import compile_scenario
+    from sim.scenario.schema import load_scenario
+
+    if args.out is not None and not (args.resolve and len(args.files) == 1):
+        raise OmnibalanceError("--out goes with --resolve and a single file")
+    for f in args.files:
+        scn = load_scenario(f, args.sets)
+        compile_scenario(scn)
+        if args.resolve:
+            from sim.scenario.schema import resolved_yaml
+            from sim.workflows.outputs import write_text
+
+            text = f"# resolved from {f}\n" + resolved_yaml(scn)
+            if args.out is not None:
+                write_text(args.out, text)
+                print(f"{f}: ok, resolved scenario written to {args.out}")
+            else:
+                print(text, end="")
+            continue
+        print(f"{f}: ok ({scn.name}: {len(scn.shocks)} shocks, {len(scn.instruments)} instruments, rule {scn.rule.value}, {scn.start}-{scn.end})")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.workflows.compare import compare
+    from sim.workflows.outputs import default_out
+
+    out = args.out or default_out("compare")
+    result = compare(args.base, args.alternatives, out, replicates=args.replicates, seed=args.seed, progress=not args.quiet)
+    print(f"wrote {out}/ (compare.csv, events.csv, compare.png, compare.md, manifest.json)")
+    print(f"  report: {out / 'compare.md'}")
+    return 0 if result else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Returns the exit code: 0 ok, 2 bad input, 130 interrupted."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "validate":
+            return _cmd_validate(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
+        if args.command == "calibrate":
+            return _cmd_calibrate(args)
+        if args.command == "dashboard":
+            return _cmd_dashboard(args)
+        if args.command == "validate-model":
+            return _cmd_validate_model(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args)
+        if args.command == "analyze":
+            return _cmd_analyze(args)
+    except OmnibalanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: no output folder was left half-written", file=sys.stderr)
+        return 130
+    return 1

@@ -1,0 +1,380 @@
+"""Compile a scenario into exogenous arrays: drivers, structural inputs and shock paths.
+
+Everything here is independent of the behavioural parameters, so one compiled
+scenario serves any number of parameter sets. Arrays carry a leading *variant*
+axis ``b`` (length 1 for a single scenario) so that sweeps over shock fields
+can stack several compiled scenarios and broadcast them against runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from sim.errors import ScenarioError
+from sim.kernel.actors import CLIENTS, N_CLIENTS, N_PATRONS, N_THREATS, PATRONS, THREATS, Patron, Stance
+from sim.kernel.timeline import Calendar
+from sim.scenario.schema import Scenario
+
+#: Proximity of a patron to a client (Walt's "geographic proximity"): shared border,
+#: same region without a border, or distant power.
+PROXIMITY_BORDER, PROXIMITY_REGION, PROXIMITY_DISTANT = 1.0, 0.5, 0.2
+#: Value of a client to Western Afghan logistics: bordering Afghanistan, or transit only.
+LOGISTICS_BORDER, LOGISTICS_TRANSIT = 1.0, 0.5
+#: COW codes of the actors in the CINC file.
+COW_CODES = {"UZB": "UZB", "KAZ": "KZK", "KGZ": "KYR", "TJK": "TAJ", "TKM": "TKM", "RUS": "RUS", "CHN": "CHN", "WEST": "USA"}
+
+
+@dataclass
+class Exogenous:
+    """A compiled scenario. Shapes: ``b`` variants, ``T`` steps, ``C`` clients, ``P`` patrons, ``K`` threats, ``J`` instruments."""
+
+    years: np.ndarray  # [T] calendar year of each step
+    brent: np.ndarray  # [T] USD/bbl
+    closure: np.ndarray  # [T, C] regime closure in [0, 1] (Freedom House)
+    power: np.ndarray  # [T, P] aggregate power (CINC relative to Russia's at the start)
+    capacity: np.ndarray  # [T, C] self-reliance capacity in [0, 1]: mean of coercive and hydrocarbon capacity
+    proximity: np.ndarray  # [C, P]
+    base_intent: np.ndarray  # [P]
+    ethnic_russian: np.ndarray  # [T, C] share of ethnic Russians (censuses, interpolated)
+    remittances: np.ndarray  # [T, C] remittances, share of GDP (World Bank WDI)
+    route_russia: np.ndarray  # [T, C] share of hydrocarbon exports that can only leave through Russia
+    route_china_base: np.ndarray  # [T, C] share that can leave to China (pipeline openings)
+    logistics: np.ndarray  # [C]
+    soviet_forces: np.ndarray  # [C] bool: Soviet forces under Russian command on the soil at independence
+    initial_stance: np.ndarray  # [C] int
+    shock_threat: np.ndarray  # [b, T, C, K]
+    contagion: np.ndarray  # [b, T, C] colour-revolution contagion
+    repression: np.ndarray  # [b, T, C]
+    pressure_script: np.ndarray  # [b, T, C]
+    route_china: np.ndarray  # [b, T, C] added Chinese outlet (counterfactual shocks)
+    means_shock: np.ndarray  # [b, T]
+    need: np.ndarray  # [b, T]
+    intent_shock: np.ndarray  # [b, T, P]
+    courting: np.ndarray  # [b, T]
+    engagement_events: np.ndarray  # [b, T] number of Western security-engagement events so far
+    succession: np.ndarray  # [b, T, C] path of client leader changes (1 at the change, halving each year)
+    tie_reset: np.ndarray  # [b, T, C, P] bool: the leader of the client or of the patron changes this quarter
+    instrument_ids: tuple[str, ...]
+    instrument_patron: np.ndarray  # [J] int
+    instrument_military: np.ndarray  # [J] bool
+    instrument_alliance: np.ndarray  # [J] bool: a military alliance (counts for alliance status)
+    instrument_legacy: np.ndarray  # [J] bool: open only to clients with Soviet-era forces
+    instrument_open: np.ndarray  # [T, J] bool: open by date
+    instrument_need: np.ndarray  # [J] float, nan = no need requirement
+    instrument_renewal: np.ndarray  # [T, J] bool
+    join_threshold: np.ndarray  # [J]
+    exit_threshold: np.ndarray  # [J]
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.years)
+
+    @property
+    def n_variants(self) -> int:
+        return self.shock_threat.shape[0]
+
+    @property
+    def bloc(self) -> np.ndarray:
+        """``[J]`` bool: Russia's military alliance (the CST/CSTO), whose membership makes a de jure ally."""
+        return (self.instrument_patron == Patron.RUS) & self.instrument_alliance
+
+    def at(self, t: int) -> dict[str, np.ndarray]:
+        """The per-step slices of the variant-dependent series (leading axis ``b``)."""
+        return {name: getattr(self, name)[:, t] for name in _VARIANT_FIELDS}
+
+    def take(self, variant_index: np.ndarray) -> Exogenous:
+        """The same scenario with variant-dependent arrays indexed by ``variant_index``."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v[variant_index] if f.name in _VARIANT_FIELDS else v
+        return Exogenous(**out)
+
+    @staticmethod
+    def stack(parts: list[Exogenous]) -> Exogenous:
+        """Stack compiled variants of one base scenario along the variant axis."""
+        first = parts[0]
+        out = {}
+        for f in fields(first):
+            if f.name in _VARIANT_FIELDS:
+                out[f.name] = np.concatenate([getattr(p, f.name) for p in parts], axis=0)
+            else:
+                out[f.name] = getattr(first, f.name)
+        return Exogenous(**out)
+
+
+_VARIANT_FIELDS = (
+    "shock_threat", "contagion", "repression", "pressure_script", "route_china", "means_shock", "need", "intent_shock",
+    "courting", "engagement_events", "succession", "tie_reset",
+)
+
+#: Half-life (years) of the elite threat that follows a change of a client's leader.
+SUCCESSION_HALF_LIFE = 1.0
+
+
+def _read_csv(path: str, field: str) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ScenarioError(path, f"cannot read driver ({exc})", field=field) from None
+
+
+def _yearly(values: dict[int, float], years: np.ndarray, path: str, field: str) -> np.ndarray:
+    """Per-step values from a year -> value map, holding the nearest year outside its span."""
+    if not values:
+        raise ScenarioError(path, "driver has no usable rows", field=field)
+    ks = np.array(sorted(values))
+    vs = np.array([values[k] for k in ks])
+    idx = np.clip(np.searchsorted(ks, years, side="right") - 1, 0, len(ks) - 1)
+    return vs[idx]
+
+
+def _number(row: dict[str, str], col: str, path: str, line: int, field: str) -> float:
+    try:
+        return float(row[col])
+    except (KeyError, TypeError, ValueError):
+        raise ScenarioError(path, f"column '{col}' missing or not a number", line=line, field=field) from None
+
+
+def load_brent(path: str, years: np.ndarray) -> np.ndarray:
+    """Annual Brent (EIA) per step."""
+    rows = _read_csv(path, "drivers.brent")
+    vals = {int(_number(r, "year", path, i + 2, "drivers.brent")): _number(r, "brent_usd_per_bbl", path, i + 2, "drivers.brent") for i, r in enumerate(rows)}
+    return _yearly(vals, years, path, "drivers.brent")
+
+
+def load_closure(path: str, years: np.ndarray) -> np.ndarray:
+    """Regime closure ``(PR + CL - 2) / 12`` from Freedom House, per step and client (duplicate years averaged)."""
+    rows = _read_csv(path, "drivers.freedom_house")
+    acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for i, r in enumerate(rows):
+        pr = _number(r, "political_rights", path, i + 2, "drivers.freedom_house")
+        cl = _number(r, "civil_liberties", path, i + 2, "drivers.freedom_house")
+        acc[r.get("iso3c", "")][int(_number(r, "year", path, i + 2, "drivers.freedom_house"))].append((pr + cl - 2) / 12)
+    out = np.empty((len(years), N_CLIENTS))
+    for c, code in enumerate(CLIENTS):
+        if code not in acc:
+            raise ScenarioError(path, f"no rows for client {code}", field="drivers.freedom_house")
+        out[:, c] = _yearly({y: float(np.mean(v)) for y, v in acc[code].items()}, years, path, "drivers.freedom_house")
+    return out
+
+
+def load_cinc(path: str, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """COW NMC 6.0 per step: patron power (CINC relative to Russia's in the first year, ``[T, P]``)
+    and client coercive capacity (military personnel per head relative to the best-armed client
+    that year, ``[T, C]``; missing values, coded -9, hold the nearest reported year)."""
+    rows = _read_csv(path, "drivers.cinc")
+    cinc: dict[str, dict[int, float]] = defaultdict(dict)
+    milper: dict[str, dict[int, float]] = defaultdict(dict)
+    for i, r in enumerate(rows):
+        code, year = r.get("ccode_abb", ""), int(_number(r, "year", path, i + 2, "drivers.cinc"))
+        cinc[code][year] = _number(r, "cinc", path, i + 2, "drivers.cinc")
+        per, pop = _number(r, "milper", path, i + 2, "drivers.cinc"), _number(r, "tpop", path, i + 2, "drivers.cinc")
+        if per > 0 and pop > 0:
+            milper[code][year] = per / pop
+
+    def series(table: dict[str, dict[int, float]], code: str) -> np.ndarray:
+        cow = COW_CODES[code]
+        if cow not in table:
+            raise ScenarioError(path, f"no rows for {cow}", field="drivers.cinc")
+        return _yearly(table[cow], years, path, "drivers.cinc")
+
+    power = np.stack([series(cinc, p) for p in PATRONS], axis=1)
+    per_head = np.stack([series(milper, c) for c in CLIENTS], axis=1)
+    return power / power[0, Patron.RUS], per_head / per_head.max(axis=1, keepdims=True)
+
+
+def _interpolated(points: dict[int, float], years: np.ndarray, start_at_zero: bool) -> np.ndarray:
+    """Per-step values linearly interpolated between yearly points, held after the last one; before the
+    first point either held (censuses) or ramped from 0 in the first year (remittances)."""
+    ks = np.array(sorted(points), dtype=float)
+    vs = np.array([points[int(k)] for k in ks])
+    if start_at_zero and ks[0] > years[0]:
+        ks, vs = np.concatenate([[float(years[0])], ks]), np.concatenate([[0.0], vs])
+    return np.interp(years.astype(float), ks, vs)
+
+
+def load_client_series(path: str, column: str, years: np.ndarray, field: str, scale: float = 1.0, start_at_zero: bool = False) -> np.ndarray:
+    """``[T, C]`` from a CSV with ``year``, ``iso3c`` and ``column``: interpolated between reported years.
+
+    A client without rows gets zeros (e.g. no remittance data for a country that receives none).
+    """
+    rows = _read_csv(path, field)
+    by: dict[str, dict[int, float]] = defaultdict(dict)
+    for i, r in enumerate(rows):
+        by[r.get("iso3c", "")][int(_number(r, "year", path, i + 2, field))] = _number(r, column, path, i + 2, field) * scale
+    unknown = sorted(set(by) - set(CLIENTS))
+    if unknown:
+        raise ScenarioError(path, f"unknown client '{unknown[0]}' in column iso3c", field=field)
+    out = np.zeros((len(years), N_CLIENTS))
+    for c, code in enumerate(CLIENTS):
+        if by.get(code):
+            out[:, c] = _interpolated(by[code], years, start_at_zero)
+    return out
+
+
+def load_routes(path: str, cal: Calendar) -> tuple[np.ndarray, np.ndarray]:
+    """``[T, C]`` shares of hydrocarbon exports that can leave through Russia and to China, as step
+    functions of the pipeline-opening dates in the file (a client without rows exports none)."""
+    rows = _read_csv(path, "drivers.export_routes")
+    T = cal.n_steps
+    share: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        line = i + 2
+        text = r.get("date", "")
+        try:
+            date = dt.date.fromisoformat(text + "-01" if len(text) == 7 else text)  # YYYY-MM: the first of the month
+        except ValueError:
+            raise ScenarioError(path, f"column 'date' is not a date (got {r.get('date')!r})", line=line, field="drivers.export_routes") from None
+        code = r.get("iso3c", "")
+        if code not in CLIENTS:
+            raise ScenarioError(path, f"unknown client '{code}' in column iso3c", line=line, field="drivers.export_routes")
+        share[(code, r.get("route", ""))].append((cal.step_of(date), _number(r, "share", path, line, "drivers.export_routes")))
+    out = {route: np.zeros((T, N_CLIENTS)) for route in ("russia", "china")}
+    for (code, route), points in share.items():
+        if route not in out:
+            continue
+        c = CLIENTS.index(code)
+        for step, value in sorted(points):
+            out[route][max(step, 0) :, c] = value
+    return out["russia"], out["china"]
+
+
+def shock_kernel(n_steps: int, start: int, half_life_years: float | None, stop: int | None = None) -> np.ndarray:
+    """The path of a unit shock at step ``start``: 0 before, then halving every ``half_life`` years,
+    and 0 again from step ``stop`` on (if given)."""
+    t = np.arange(n_steps) - start
+    out = np.zeros(n_steps)
+    on = t >= 0
+    out[on] = 1.0 if half_life_years is None else 0.5 ** (t[on] / (4.0 * half_life_years))
+    if stop is not None:
+        out[max(stop, 0) :] = 0.0
+    return out
+
+
+def _shock_paths(scn: Scenario) -> dict[str, np.ndarray]:
+    """The summed paths of every shock effect kind, one variant (leading axis of length 1)."""
+    cal = scn.calendar
+    T = cal.n_steps
+    out = {
+        "shock_threat": np.zeros((1, T, N_CLIENTS, N_THREATS)),
+        "contagion": np.zeros((1, T, N_CLIENTS)),
+        "repression": np.zeros((1, T, N_CLIENTS)),
+        "pressure_script": np.zeros((1, T, N_CLIENTS)),
+        "route_china": np.zeros((1, T, N_CLIENTS)),
+        "means_shock": np.zeros((1, T)),
+        "need": np.zeros((1, T)),
+        "intent_shock": np.zeros((1, T, N_PATRONS)),
+        "courting": np.ones((1, T)),
+        "engagement_events": np.zeros((1, T)),
+        "succession": np.zeros((1, T, N_CLIENTS)),
+        "tie_reset": np.zeros((1, T, N_CLIENTS, N_PATRONS), dtype=bool),
+    }
+    client_series = {"contagion": "contagion", "repression": "repression", "pressure": "pressure_script", "route_china": "route_china"}
+    for s in scn.shocks:
+        step = cal.step_of(s.date)
+        if "leader_change" in s.effects:
+            if s.magnitude == 0 or step < 0:
+                continue
+            for tgt in s.targets:
+                if tgt in CLIENTS:
+                    c = CLIENTS.index(tgt)
+                    out["tie_reset"][0, step, c, :] = True
+                    out["succession"][0, :, c] += shock_kernel(T, step, SUCCESSION_HALF_LIFE)
+                else:
+                    out["tie_reset"][0, step, :, PATRONS.index(tgt)] = True
+            continue
+        if "engagement" in s.effects:
+            if s.magnitude > 0:
+                out["engagement_events"][0] += shock_kernel(T, step, None)
+            continue
+        stop = None if s.until is None else cal.step_of(s.until) + 1
+        path = shock_kernel(T, step, s.half_life, stop) * s.magnitude
+        for kind, size in s.effects.items():
+            x = path * size
+            if kind in THREATS:
+                for tgt in s.targets:
+                    out["shock_threat"][0, :, CLIENTS.index(tgt), THREATS.index(kind)] += x
+            elif kind in client_series:
+                for tgt in s.targets:
+                    out[client_series[kind]][0, :, CLIENTS.index(tgt)] += x
+            elif kind == "means":
+                out["means_shock"][0] += x
+            elif kind == "need":
+                out["need"][0] += x
+            elif kind == "courting":
+                out["courting"][0] += x
+            elif kind == "intent":
+                for tgt in s.targets:
+                    out["intent_shock"][0, :, PATRONS.index(tgt)] += x
+    out["need"] = np.maximum(out["need"], 0.0)
+    out["courting"] = np.maximum(out["courting"], 0.0)
+    return out
+
+
+def compile_scenario(scn: Scenario) -> Exogenous:
+    """Turn a validated scenario into the arrays the model reads (one variant)."""
+    cal = scn.calendar
+    years = cal.years()
+    d = scn.drivers
+    brent = load_brent(d.brent.file, years)
+    closure = load_closure(d.freedom_house.file, years)
+    power, coercive = load_cinc(d.cinc.file, years)
+    remittances = load_client_series(d.remittances.file, "remittances_pct_gdp", years, "drivers.remittances", scale=0.01, start_at_zero=True)
+    ethnic = load_client_series(d.ethnic_russians.file, "share", years, "drivers.ethnic_russians")
+    hydro = load_client_series(d.hydrocarbons.file, "toe_per_capita", years, "drivers.hydrocarbons")
+    route_russia, route_china = load_routes(d.export_routes.file, cal)
+    hydro_rel = hydro / np.maximum(hydro.max(axis=1, keepdims=True), 1e-12)
+
+    ci = [scn.clients[c] for c in CLIENTS]
+    proximity = np.full((N_CLIENTS, N_PATRONS), PROXIMITY_REGION)
+    proximity[:, Patron.WEST] = PROXIMITY_DISTANT
+    for c, inp in enumerate(ci):
+        if inp.border_russia:
+            proximity[c, Patron.RUS] = PROXIMITY_BORDER
+        if inp.border_china:
+            proximity[c, Patron.CHN] = PROXIMITY_BORDER
+
+    ins = scn.instruments
+    J = len(ins)
+    open_ = np.zeros((cal.n_steps, J), dtype=bool)
+    renewal = np.zeros((cal.n_steps, J), dtype=bool)
+    for j, i in enumerate(ins):
+        open_[max(0, cal.step_of(i.open_from)) :, j] = True
+        for r in i.renewals:
+            renewal[cal.step_of(r), j] = True
+
+    return Exogenous(
+        years=years,
+        brent=brent,
+        closure=closure,
+        power=power,
+        capacity=(coercive + hydro_rel) / 2.0,
+        proximity=proximity,
+        base_intent=np.array([scn.patrons[p].intent for p in PATRONS]),
+        ethnic_russian=ethnic,
+        remittances=remittances,
+        route_russia=route_russia,
+        route_china_base=route_china,
+        logistics=np.array([LOGISTICS_BORDER if x.afghan_border else LOGISTICS_TRANSIT for x in ci]),
+        soviet_forces=np.array([x.soviet_forces for x in ci], dtype=bool),
+        initial_stance=np.array([Stance[scn.initial_stance.get(c, "RUS")] for c in CLIENTS], dtype=np.int8),
+        **_shock_paths(scn),
+        instrument_ids=tuple(i.id for i in ins),
+        instrument_patron=np.array([PATRONS.index(i.patron) for i in ins], dtype=np.int64),
+        instrument_military=np.array([i.layer == "military" for i in ins], dtype=bool),
+        instrument_alliance=np.array([i.alliance for i in ins], dtype=bool),
+        instrument_legacy=np.array([i.requires_soviet_forces for i in ins], dtype=bool),
+        instrument_open=open_,
+        instrument_need=np.array([np.nan if i.requires_need is None else i.requires_need for i in ins]),
+        instrument_renewal=renewal,
+        join_threshold=np.array([i.join_threshold for i in ins]),
+        exit_threshold=np.array([i.exit_threshold for i in ins]),
+    )
+

@@ -1,0 +1,443 @@
+"""The scenario schema: actors' structural inputs, parameters, drivers, shocks.
+
+A scenario is a YAML file validated by these pydantic models. Shocks are
+*causes* only (threats, contagion, repression, patron means and needs, intent,
+export routes, changes of leader): no shock kind can set a client's stance, its
+membership of a bloc or a leader's liking for a patron, because those are what
+the model must produce.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.errors import ScenarioError
+from sim.kernel.actors import CLIENTS, PATRONS, STANCES, Rule
+from sim.kernel.params import ModelParams
+from sim.kernel.timeline import Calendar, parse_quarter
+from sim.scenario.resolve import Origin, locate, resolve
+
+#: Effect kinds a shock may have on clients, and on patrons. ``leader_change`` may target either.
+CLIENT_KINDS = ("insurgency", "unrest", "elite", "external", "contagion", "repression", "route_china", "pressure", "leader_change")
+PATRON_KINDS = ("means", "need", "intent", "courting", "engagement", "leader_change")
+#: Events with no size of their own: their effect is a global parameter.
+EVENT_KINDS = {"leader_change": "tie_weight and succession_threat", "engagement": "engagement_step"}
+FORBIDDEN_KINDS = ("stance", "alignment", "membership", "treaty", "base", "exit", "join")
+
+
+class _LocatedError(ValueError):
+    """A validation error that knows the exact field path it belongs to.
+
+    ``relative`` paths are taken from the model being validated (a shock, the
+    clients mapping) and appended to pydantic's location of that model.
+    """
+
+    def __init__(self, loc: tuple[Any, ...], message: str, relative: bool = False):
+        super().__init__(message)
+        self.loc = loc
+        self.relative = relative
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Driver(_Strict):
+    """A driver series read from a CSV file under ``scenarios/data/``."""
+
+    file: str
+    source: str
+
+
+class Drivers(_Strict):
+    """The exogenous series the model reads (dated, sourced CSV files; see docs/model.md)."""
+
+    brent: Driver
+    freedom_house: Driver
+    cinc: Driver
+    remittances: Driver
+    ethnic_russians: Driver
+    export_routes: Driver
+    hydrocarbons: Driver
+
+
+class ClientInputs(_Strict):
+    """Time-invariant structural facts of one client, documented before the fact (see docs/model.md)."""
+
+    afghan_border: bool
+    border_russia: bool
+    border_china: bool
+    soviet_forces: bool = Field(description="Soviet forces under Russian command left on the client's soil at independence (1991).")
+    source: str
+
+
+class PatronInputs(_Strict):
+    """Structural inputs of one patron."""
+
+    intent: float = Field(ge=0, le=1, description="Baseline hostile intent toward the region (Walt).")
+    source: str
+
+
+class Instrument(_Strict):
+    """A de jure commitment (treaty bloc or foreign base) that changes only by discrete acts."""
+
+    id: str
+    patron: str
+    layer: str = Field(pattern="^(military|economic)$")
+    open_from: dt.date
+    renewals: list[dt.date] = []
+    requires_need: float | None = Field(None, ge=0, description="Open to a client only while Western need for it exceeds this.")
+    requires_soviet_forces: bool = Field(False, description="Open only to clients with Soviet forces on their soil at independence.")
+    alliance: bool = Field(False, description="A military alliance: membership makes a client a de jure ally of the patron.")
+    join_threshold: float = Field(gt=0, le=1)
+    exit_threshold: float = Field(ge=0, lt=1)
+    source: str
+
+    @field_validator("patron")
+    @classmethod
+    def _patron(cls, v: str) -> str:
+        if v not in PATRONS:
+            raise ValueError(f"unknown patron '{v}' (expected one of {', '.join(PATRONS)})")
+        return v
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Instrument:
+        if self.exit_threshold >= self.join_threshold:
+            raise ValueError("exit_threshold must be below join_threshold (hysteresis)")
+        return self
+
+
+class Shock(_Strict):
+    """A dated cause: effects on threats or patron quantities that decay after the date."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    date: dt.date
+    targets: list[str] = Field(min_length=1)
+    effects: dict[str, float] = Field(min_length=1)
+    magnitude: float = Field(1.0, ge=0, description="Multiplier on every effect.")
+    half_life: float | None = Field(None, gt=0, description="Years for the effect to halve; none = permanent.")
+    until: dt.date | None = Field(None, description="Date after which the effect stops altogether (e.g. a regime that falls).")
+    source: str
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _kinds(self) -> Shock:
+        kinds = set(self.effects)
+        bad = [k for k in kinds if k in FORBIDDEN_KINDS]
+        if bad:
+            raise _LocatedError(
+                ("effects", bad[0]),
+                f"effect '{bad[0]}' would set a client's alignment directly; shocks may only move causes "
+                f"({', '.join(CLIENT_KINDS + PATRON_KINDS)})",
+                relative=True,
+            )
+        unknown = kinds - set(CLIENT_KINDS) - set(PATRON_KINDS)
+        if unknown:
+            raise _LocatedError(("effects", sorted(unknown)[0]), f"unknown effect '{sorted(unknown)[0]}' (expected one of {', '.join(CLIENT_KINDS + PATRON_KINDS)})", relative=True)
+        on_clients = kinds <= set(CLIENT_KINDS)
+        on_patrons = kinds <= set(PATRON_KINDS)
+        if not (on_clients or on_patrons):
+            raise ValueError("a shock's effects must all act on clients or all on patrons; split it in two")
+        if on_clients and on_patrons:  # a leader change: its targets say whose leader
+            on_clients = all(t in CLIENTS for t in self.targets)
+        allowed = CLIENTS if on_clients else PATRONS
+        for i, t in enumerate(self.targets):
+            if t not in allowed:
+                raise _LocatedError(("targets", i), f"target '{t}' is not a {'client' if on_clients else 'patron'} ({', '.join(allowed)})", relative=True)
+        for kind, params in EVENT_KINDS.items():
+            if kind not in kinds:
+                continue
+            if kinds != {kind} or self.effects[kind] != 1:
+                raise _LocatedError(("effects", kind), f"'{kind}' has no size of its own (write '{kind}: 1' alone): "
+                                    f"its effect is set by the global parameters {params}", relative=True)
+            if self.magnitude not in (0.0, 1.0):
+                raise _LocatedError(("magnitude",), f"a '{kind}' event happens (magnitude 1) or not (0); it cannot be scaled", relative=True)
+            if self.half_life is not None or self.until is not None:
+                raise ValueError(f"a '{kind}' event is dated, not shaped: it takes no 'half_life' or 'until'")
+        if "engagement" in kinds and self.targets != ["WEST"]:
+            raise _LocatedError(("targets",), "an 'engagement' event is a Western programme: its targets must be [WEST]", relative=True)
+        if "pressure" in kinds and not self.reason:
+            raise ValueError("a scripted 'pressure' effect needs a stated 'reason:' (patron reactions come from the model)")
+        return self
+
+
+class Scenario(_Strict):
+    """A complete, validated scenario."""
+
+    name: str
+    description: str = ""
+    start: str = "1991Q4"
+    end: str = "2016Q4"
+    rule: Rule = Rule.OMNIBALANCING
+    seed: int = Field(20050513, ge=0)
+    params: ModelParams = ModelParams()
+    drivers: Drivers
+    patrons: dict[str, PatronInputs]
+    clients: dict[str, ClientInputs]
+    initial_stance: dict[str, str] = {}
+    instruments: list[Instrument] = []
+    shocks: list[Shock] = []
+
+    @field_validator("start", "end")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        parse_quarter(v)
+        return v
+
+    @field_validator("clients")
+    @classmethod
+    def _clients(cls, v: dict[str, ClientInputs]) -> dict[str, ClientInputs]:
+        unknown = set(v) - set(CLIENTS)
+        if unknown:
+            bad = sorted(unknown)[0]
+            raise _LocatedError((bad,), f"unknown actor '{bad}' (clients are {', '.join(CLIENTS)})", relative=True)
+        missing = set(CLIENTS) - set(v)
+        if missing:
+            raise ValueError(f"missing client '{sorted(missing)[0]}': all of {', '.join(CLIENTS)} are modelled")
+        return v
+
+    @field_validator("patrons")
+    @classmethod
+    def _patrons(cls, v: dict[str, PatronInputs]) -> dict[str, PatronInputs]:
+        if set(v) != set(PATRONS):
+            odd = sorted(set(v) ^ set(PATRONS))[0]
+            raise ValueError(f"patrons must be exactly {', '.join(PATRONS)} (problem with '{odd}')")
+        return v
+
+    @field_validator("initial_stance")
+    @classmethod
+    def _initial(cls, v: dict[str, str]) -> dict[str, str]:
+        for c, s in v.items():
+            if c not in CLIENTS:
+                raise ValueError(f"unknown actor '{c}'")
+            if s not in STANCES:
+                raise ValueError(f"unknown stance '{s}' (expected one of {', '.join(STANCES)})")
+        return v
+
+    @model_validator(mode="after")
+    def _ids_and_dates(self) -> Scenario:
+        cal = self.calendar
+        if cal.n_steps < 2:
+            raise ValueError("the run must span at least two quarters (start before end)")
+        seen: set[str] = set()
+        for i, s in enumerate(self.shocks):
+            if s.id in seen:
+                raise _LocatedError(("shocks", i, "id"), f"duplicate shock id '{s.id}'")
+            seen.add(s.id)
+            if not cal.contains(s.date):
+                raise _LocatedError(("shocks", i, "date"), f"date {s.date} is outside the run ({self.start} to {self.end})")
+            if s.until is not None and s.until <= s.date:
+                raise _LocatedError(("shocks", i, "until"), f"'until' {s.until} must come after the shock's date {s.date}")
+        for i, ins in enumerate(self.instruments):
+            for j, r in enumerate(ins.renewals):
+                if not cal.contains(r):
+                    raise _LocatedError(("instruments", i, "renewals", j), f"renewal {r} is outside the run")
+        return self
+
+    @property
+    def calendar(self) -> Calendar:
+        """The quarterly calendar of the run."""
+        return Calendar(self.start, self.end)
+
+    def shock(self, shock_id: str) -> Shock:
+        """The shock with this id."""
+        for s in self.shocks:
+            if s.id == shock_id:
+                return s
+        raise KeyError(shock_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _friendly_loc(data: Any, loc: tuple[Any, ...]) -> str:
+    """A dotted field path, naming shocks and instruments by id rather than list index."""
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        if isinstance(node, list) and isinstance(p, int) and p < len(node) and isinstance(node[p], dict) and "id" in node[p]:
+            parts.append(str(node[p]["id"]))
+        else:
+            parts.append(str(p))
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return ".".join(parts)
+
+
+def validate_data(data: Any, origin: Origin, path: str | Path, set_paths: dict[tuple[Any, ...], str] | None = None) -> Scenario:
+    """Validate raw scenario data, turning the first problem into a located ``ScenarioError``.
+
+    Args:
+        data: The (resolved) scenario mapping.
+        origin: File and line of each key path (see :mod:`sim.scenario.resolve`).
+        path: The file the user named (used when no origin is known).
+        set_paths: Key paths set on the command line, with their ``--set`` text.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "a scenario must be a YAML mapping", line=1)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, _LocatedError):
+            loc = loc + ctx_err.loc if ctx_err.relative else ctx_err.loc
+        msg = str(ctx_err) if ctx_err is not None else err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field '{loc[-1]}'"
+        elif err["type"] == "missing":
+            msg = f"required field '{loc[-1]}' is missing"
+        elif "input" in err and err["type"] not in ("value_error",) and not isinstance(err["input"], dict | list):
+            msg = f"{msg} (got {err['input']!r})"
+        field = _friendly_loc(data, loc) or None
+        for n in range(len(loc), 0, -1):
+            if set_paths and loc[:n] in set_paths:
+                raise ScenarioError(path, msg + f" (set by --set {set_paths[loc[:n]]})", field=field) from None
+        where, line = locate(origin, loc)
+        raise ScenarioError(where or path, msg, line=line, field=field) from None
+
+
+def apply_set(data: dict[str, Any], assignment: str) -> tuple[Any, ...]:
+    """Apply one ``KEY=VALUE`` override (dotted path; shocks by id) to raw scenario data.
+
+    Returns:
+        The key path (with list indices) that was set.
+
+    Raises:
+        ScenarioError: if the assignment is malformed or names no known field.
+    """
+    import yaml
+
+    if "=" not in assignment:
+        raise ScenarioError("--set", f"expected KEY=VALUE, got '{assignment}'")
+    key, raw = assignment.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        value = raw
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ScenarioError("--set", f"empty key in '{assignment}'")
+    if parts[0] == "params":
+        data["params"] = _deep_merge(ModelParams().model_dump(mode="json"), data.get("params") or {})
+    node: Any = data
+    model: Any = Scenario
+    loc: list[Any] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        fields = getattr(model, "model_fields", None) if model is not None else None
+        if isinstance(node, list):
+            idx = next((j for j, el in enumerate(node) if isinstance(el, dict) and str(el.get("id")) == part), None)
+            if idx is None:
+                raise ScenarioError("--set", f"unknown path '{key}': no item with id '{part}'", field=key)
+            loc.append(idx)
+            node = node[idx]
+            model = _item_model(model)
+            if last:
+                raise ScenarioError("--set", f"path '{key}' names a whole item; set one of its fields", field=key)
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError("--set", f"unknown path '{key}'", field=key)
+        keyed = isinstance(model, tuple) and model[0] == "dict"
+        known = part in node or (not keyed and fields is not None and part in fields)
+        if not known:
+            raise ScenarioError("--set", f"unknown path '{key}' ('{part}' is not a field here)", field=key)
+        loc.append(part)
+        if last:
+            node[part] = value
+            break
+        if part not in node or node[part] is None:
+            node[part] = {}
+        node = node[part]
+        model = model[1] if keyed else _child_model(model, part)
+    return tuple(loc)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``, recursing into nested mappings."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _child_model(model: Any, field: str) -> Any:
+    from sim.kernel.params import Protection, ThreatTable
+
+    table: dict[tuple[Any, str], Any] = {
+        (Scenario, "params"): ModelParams,
+        (Scenario, "drivers"): Drivers,
+        (Scenario, "clients"): ("dict", ClientInputs),
+        (Scenario, "patrons"): ("dict", PatronInputs),
+        (Scenario, "shocks"): ("list", Shock),
+        (Scenario, "instruments"): ("list", Instrument),
+        (ModelParams, "protection"): Protection,
+        (Protection, "RUS"): ThreatTable,
+        (Protection, "WEST"): ThreatTable,
+        (Protection, "CHN"): ThreatTable,
+    } | {(Drivers, name): Driver for name in Drivers.model_fields}
+    return table.get((model, field))
+
+
+def _item_model(model: Any) -> Any:
+    return model[1] if isinstance(model, tuple) and model[0] == "list" else None
+
+
+def resolve_data(path: str | Path, overrides: list[str] | None = None) -> tuple[dict[str, Any], Origin, dict[tuple[Any, ...], str]]:
+    """The raw scenario mapping after ``extends`` and ``--set`` overrides, with origins."""
+    data, origin = resolve(path)
+    set_paths: dict[tuple[Any, ...], str] = {}
+    for a in overrides or []:
+        set_paths[apply_set(data, a)] = a
+    return data, origin, set_paths
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Load, resolve (``extends``), override and validate a scenario file.
+
+    Args:
+        path: The YAML file.
+        overrides: ``KEY=VALUE`` assignments by dotted path (``params.tau=2``,
+            ``shocks.andijan.magnitude=0``).
+
+    Raises:
+        ScenarioError: naming the file, line and field of the first problem.
+    """
+    data, origin, set_paths = resolve_data(path, overrides)
+    scenario = validate_data(data, origin, path, set_paths)
+    for name in Drivers.model_fields:
+        drv: Driver = getattr(scenario.drivers, name)
+        if not Path(drv.file).is_file():
+            where, line = locate(origin, ("drivers", name, "file"))
+            raise ScenarioError(where or path, f"driver file not found: {drv.file}", line=line, field=f"drivers.{name}.file")
+    return scenario
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML: exactly what runs."""
+    import yaml
+
+    data = scenario.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A SHA-256 of the resolved scenario (driver files included by content)."""
+    h = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode())
+    for name in Drivers.model_fields:
+        h.update(Path(getattr(scenario.drivers, name).file).read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,203 @@
+"""Counterfactual comparison: several scenarios with common random numbers, differences with
+bootstrap intervals, event probabilities, a fan chart and a readable report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim import __version__
+from sim.engines.ensemble import simulate
+from sim.kernel.actors import CLIENTS, N_CLIENTS, STANCES
+from sim.kernel.params import stack_params
+from sim.kernel.randomness import Draws, batch_draws, run_seed
+from sim.scenario.compile import compile_scenario
+from sim.scenario.schema import Scenario, load_scenario, scenario_hash
+from sim.workflows.fit import EVENT_TOLERANCE, Targets, event_years, load_targets
+from sim.workflows.outputs import atomic_folder, git_commit, write_csv, write_json
+
+#: Bootstrap resamples for the intervals.
+N_BOOT = 1000
+
+
+@dataclass
+class ScenarioRuns:
+    """Year-end outcomes of one scenario's replicates."""
+
+    name: str
+    path: Path
+    scenario: Scenario
+    stance: np.ndarray  # [R, Y, C] int8 year-end stance
+    bloc: np.ndarray  # [R, Y, C] bool year-end membership of Russia's military bloc
+
+
+def run_year_ends(scn: Scenario, draws: Draws, chunk: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """Year-end stances and Russian-bloc membership of ``len(draws)`` runs."""
+    exo = compile_scenario(scn)
+    _, steps = scn.calendar.year_end_steps()
+    th = stack_params([scn.params])
+    stance, bloc = [], []
+    for lo in range(0, len(draws), chunk):
+        u = draws.take(slice(lo, lo + chunk))
+        res = simulate(exo, th, scn.rule, u, full=False)
+        stance.append(res.stance[:, steps])
+        bloc.append(res.member[:, steps][..., exo.bloc].any(axis=-1))
+    return np.concatenate(stance), np.concatenate(bloc)
+
+
+def bootstrap_diff(alt: np.ndarray, base: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> tuple[np.ndarray, np.ndarray]:
+    """95% percentile intervals of ``mean(alt - base)`` over replicates, resampling replicates jointly (paired).
+
+    Args:
+        alt, base: ``[R, ...]`` per-replicate outcomes of the same seeds.
+    """
+    R = alt.shape[0]
+    d = (alt.astype(float) - base.astype(float)).reshape(R, -1)
+    weights = rng.multinomial(R, np.full(R, 1.0 / R), size=n_boot) / R  # [B, R]
+    means = weights @ d
+    lo, hi = np.percentile(means, [2.5, 97.5], axis=0)
+    return lo.reshape(alt.shape[1:]), hi.reshape(alt.shape[1:])
+
+
+def _onehot(stance: np.ndarray) -> np.ndarray:
+    return (stance[..., None] == np.arange(len(STANCES))).astype(np.int8)
+
+
+def compare(
+    base: Path,
+    alternatives: list[Path],
+    out: Path,
+    replicates: int = 500,
+    seed: int | None = None,
+    progress: bool = True,
+    targets: Targets | None = None,
+) -> dict:
+    """Run BASE and each ALT with the same seeds and write the comparison into ``out`` (atomically).
+
+    Returns:
+        The headline effects (also in ``compare.md``).
+    """
+    from tqdm import tqdm
+
+    started = dt.datetime.now(dt.UTC)
+    paths = [base, *alternatives]
+    scenarios = [load_scenario(p) for p in paths]  # every file validated before any run
+    names = _unique([s.name for s in scenarios])
+    targets = targets or load_targets()
+    root = scenarios[0].seed if seed is None else seed
+    seeds = np.array([run_seed(root, r) for r in range(replicates)])
+    cal = scenarios[0].calendar
+    for s, p in zip(scenarios[1:], paths[1:], strict=True):
+        if s.calendar != cal:
+            from sim.errors import ScenarioError
+
+            raise ScenarioError(p, f"runs {s.start}-{s.end}, but BASE runs {cal.start}-{cal.end}; common random numbers need one calendar", field="start")
+    years, _ = cal.year_end_steps()
+    draws = batch_draws(seeds, cal.n_steps, N_CLIENTS)
+    runs: list[ScenarioRuns] = []
+    for name, p, scn in tqdm(list(zip(names, paths, scenarios, strict=True)), desc="scenarios", unit="scn", disable=not progress, leave=False):
+        st, bloc = run_year_ends(scn, draws)
+        runs.append(ScenarioRuns(name, p, scn, st, bloc))
+
+    rng = np.random.default_rng(np.random.SeedSequence(root, spawn_key=(2**31 - 1,)))
+    base_oh = _onehot(runs[0].stance)  # [R, Y, C, S]
+    rows, effects = [], []
+    for run in runs:
+        oh = _onehot(run.stance)
+        share = oh.mean(axis=0)
+        diff = share - base_oh.mean(axis=0)
+        if run is runs[0]:
+            lo = hi = np.zeros_like(diff)
+        else:
+            lo, hi = bootstrap_diff(oh, base_oh, rng)
+        for c, actor in enumerate(CLIENTS):
+            for i, y in enumerate(years):
+                for k, s in enumerate(STANCES):
+                    rows.append({
+                        "scenario": run.name, "actor": actor, "year": int(y), "stance": s,
+                        "share": round(float(share[i, c, k]), 6), "diff": round(float(diff[i, c, k]), 6),
+                        "diff_lo": round(float(lo[i, c, k]), 6), "diff_hi": round(float(hi[i, c, k]), 6),
+                    })
+        if run is not runs[0]:
+            effects.append((run.name, diff, lo, hi))
+
+    ev_rows = []
+    for run in runs:
+        for ev in targets.events:
+            c = CLIENTS.index(ev.actor)
+            yrs = event_years(ev, targets, run.stance[:, :, c], run.bloc[:, :, c], years)
+            made = yrs >= 0
+            ev_rows.append({
+                "scenario": run.name, "actor": ev.actor, "event": ev.label.split(";")[0], "history_date": ev.date.isoformat(),
+                "layer": ev.layer, "probability": round(float(made.mean()), 4),
+                "median_year": float(np.median(yrs[made])) if made.any() else "",
+                "within_1y_of_history": round(float((made & (np.abs(yrs - ev.year) <= EVENT_TOLERANCE)).mean()), 4),
+            })
+
+    with atomic_folder(out) as tmp:
+        write_csv(tmp / "compare.csv", rows)
+        write_csv(tmp / "events.csv", ev_rows)
+        from sim.face.plots import plot_compare
+
+        plot_compare(years, [e[0] for e in effects], np.stack([e[1] for e in effects]) if effects else np.zeros((0, len(years), N_CLIENTS, len(STANCES))),
+                     np.stack([e[2] for e in effects]) if effects else None, np.stack([e[3] for e in effects]) if effects else None,
+                     list(CLIENTS), tmp / "compare.png", title=f"Difference from {names[0]} (year-end share of runs, 95% bootstrap interval), {replicates} common-seed replicates")
+        report = _report(names, runs, effects, ev_rows, years, replicates, root)
+        (tmp / "compare.md").write_text(report, encoding="utf-8")
+        write_json(tmp / "manifest.json", {
+            "base": str(Path(base).resolve()), "alternatives": [str(Path(p).resolve()) for p in alternatives],
+            "scenario_sha256": {n: scenario_hash(r.scenario) for n, r in zip(names, runs, strict=True)},
+            "replicates": replicates, "root_seed": root, "bootstrap_resamples": N_BOOT,
+            "common_random_numbers": "replicate r of every scenario uses seed sim.kernel.randomness.run_seed(root_seed, r)",
+            "package_version": __version__, "git_commit": git_commit(),
+            "started": started.isoformat(), "finished": dt.datetime.now(dt.UTC).isoformat(),
+        })
+    return {"effects": effects, "events": ev_rows, "names": names}
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return out
+
+
+def _fmt(d: float, lo: float, hi: float) -> str:
+    return f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+
+def _report(names, runs, effects, ev_rows, years, replicates, root) -> str:
+    lines = [
+        f"# Counterfactual comparison against `{names[0]}`",
+        "",
+        f"{replicates} replicates per scenario with common random numbers (root seed {root}): replicate r of every",
+        "scenario draws the same random numbers, so differences come from the scenario edits alone.",
+        "Effects are differences in the share of replicates in a stance at year end, with 95% paired bootstrap",
+        f"intervals ({N_BOOT} resamples). An effect is called clear when its interval excludes zero.",
+        "",
+    ]
+    for name, diff, lo, hi in effects:
+        lines += [f"## {name}", ""]
+        scn = next(r.scenario for r in runs if r.name == name)
+        if scn.description:
+            lines += [scn.description, ""]
+        clear = (lo > 0) | (hi < 0)
+        lines += ["| client | largest clear effects (year, stance: difference [95% CI]) |", "|---|---|"]
+        for c, actor in enumerate(CLIENTS):
+            idx = np.argwhere(clear[:, c, :])
+            ranked = sorted(idx, key=lambda ik: -abs(diff[ik[0], c, ik[1]]))[:3]
+            text = "; ".join(f"{years[i]} {STANCES[k]}: {_fmt(diff[i, c, k], lo[i, c, k], hi[i, c, k])}" for i, k in ranked) or "no clear effect"
+            lines.append(f"| {actor} | {text} |")
+        if "UZB" in CLIENTS and 2006 in years:
+            i, c = int(np.flatnonzero(years == 2006)[0]), CLIENTS.index("UZB")
+            lines += ["", "Uzbekistan in 2006: " + ", ".join(f"{s} {_fmt(diff[i, c, k], lo[i, c, k], hi[i, c, k])}" for k, s in enumerate(STANCES))]
+        lines.append("")
+    lines += ["## Realignment events", "", "| scenario | event | probability | median year | within 1 year of history |", "|---|---|---|---|---|"]
+    for r in ev_rows:
+        lines.append(f"| {r['scenario']} | {r['actor']} {r['history_date'][:4]}: {r['event'][:50]} | {r['probability']:.2f} | {r['median_year']} | {r['within_1y_of_history']:.2f} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,152 @@
+"""Output files: long-format trajectories (Parquet), summary, fit, manifest — written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sim.engines.ensemble import RunResult
+from sim.errors import OmnibalanceError
+from sim.kernel.actors import ALLIANCE_STATUS, CLIENTS, STANCES
+from sim.kernel.timeline import Calendar
+from sim.project import project_root
+from sim.scenario.compile import Exogenous
+
+
+def trajectory_schema(exo: Exogenous, closeness_keys: list[str]) -> pa.Schema:
+    """The columns of ``trajectories.parquet``."""
+    cols = [
+        ("replicate", pa.int32()),
+        ("seed", pa.int64()),
+        ("step", pa.int16()),
+        ("date", pa.date32()),
+        ("year", pa.int16()),
+        ("actor", pa.dictionary(pa.int8(), pa.string())),
+        ("stance", pa.dictionary(pa.int8(), pa.string())),
+        *[(f"p_{s}", pa.float64()) for s in STANCES],
+        *[(f"{i}_member", pa.bool_()) for i in exo.instrument_ids],
+        *[(k, pa.float32()) for k in closeness_keys],
+        ("alliance_status", pa.dictionary(pa.int8(), pa.string())),
+    ]
+    return pa.schema(cols)
+
+
+def _dict_column(codes: np.ndarray, labels: tuple[str, ...]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(labels)))
+
+
+def trajectory_table(result: RunResult, exo: Exogenous, calendar: Calendar, replicates: np.ndarray, seeds: np.ndarray) -> pa.Table:
+    """Long format: one row per replicate x step x client, rows ordered that way."""
+    R, T, C = result.stance.shape
+    n = R * T * C
+    dates = np.array(calendar.dates(), dtype="datetime64[D]")
+    step = np.tile(np.repeat(np.arange(T, dtype=np.int16), C), R)
+    keys = sorted(result.closeness)
+    data: dict[str, Any] = {
+        "replicate": np.repeat(np.asarray(replicates, dtype=np.int32), T * C),
+        "seed": np.repeat(np.asarray(seeds, dtype=np.int64), T * C),
+        "step": step,
+        "date": pa.array(dates[step]),
+        "year": calendar.years().astype(np.int16)[step],
+        "actor": _dict_column(np.tile(np.arange(C), R * T), CLIENTS),
+        "stance": _dict_column(result.stance.reshape(n), STANCES),
+    }
+    probs = result.probs.reshape(n, -1)
+    for i, s in enumerate(STANCES):
+        data[f"p_{s}"] = probs[:, i]
+    member = result.member.reshape(n, -1)
+    for j, ins in enumerate(exo.instrument_ids):
+        data[f"{ins}_member"] = member[:, j]
+    for k in keys:
+        data[k] = result.closeness[k].reshape(n).astype(np.float32)
+    data["alliance_status"] = _dict_column(result.status.reshape(n), ALLIANCE_STATUS)
+    return pa.table(data, schema=trajectory_schema(exo, keys))
+
+
+def git_commit() -> str | None:
+    """The checkout's commit, if this package runs from a git checkout."""
+    root = project_root()
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], fieldnames: list[str] | None = None) -> None:
+    """Write rows as CSV atomically (header from the first row unless ``fieldnames`` is given)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fieldnames or list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """Build an output folder under a temporary name and rename it into place on success.
+
+    Raises:
+        OmnibalanceError: if ``target`` already exists and is not empty (nothing is overwritten).
+    """
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise OmnibalanceError(f"{target}: output folder exists and is not empty; choose another --out (nothing was overwritten)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():
+        target.rmdir()
+    os.replace(tmp, target)
+
+
+def default_out(scenario_name: str, base: Path | None = None) -> Path:
+    """``outputs/<scenario>-<timestamp>/``."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return (base or Path("outputs")) / f"{scenario_name}-{stamp}"
+
+
+def summary_rows(year_end: np.ndarray, years: np.ndarray) -> list[dict[str, Any]]:
+    """Per actor and year: the share of replicates in each stance at year end, and the modal stance."""
+    R = year_end.shape[0]
+    rows = []
+    for c, actor in enumerate(CLIENTS):
+        for i, y in enumerate(years):
+            counts = np.bincount(year_end[:, i, c], minlength=len(STANCES)) / R
+            row: dict[str, Any] = {"actor": actor, "year": int(y)}
+            row.update({f"share_{s}": round(float(counts[k]), 6) for k, s in enumerate(STANCES)})
+            row["modal_stance"] = STANCES[int(counts.argmax())]
+            rows.append(row)
+    return rows

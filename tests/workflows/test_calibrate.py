@@ -1,0 +1,170 @@
+"""Calibration: spec checking, the loss, DE and ABC-SMC end to end, resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from sim.errors import OmnibalanceError, ScenarioError
+from sim.kernel.actors import CLIENTS, Stance
+from sim.workflows.calibrate import calibrate, load_spec
+from sim.workflows.loss import LossWeights, load_calibration_targets, loss_components
+from tests.conftest import HISTORY, ROOT
+
+SMALL = {
+    "scenario": str(HISTORY),
+    "replicates": 12,
+    "seed": 3,
+    "parameters": {"tau": {"bounds": [0, 10]}, "rho": {"bounds": [0.05, 1.0], "prior": "loguniform"}},
+    "de": {"maxiter": 2, "popsize": 3},
+    "abc": {"particles": 10, "generations": 2, "max_evaluations_per_generation": 60},
+}
+
+
+def write_spec(tmp_path, **changes):
+    spec = yaml.safe_load(yaml.safe_dump(SMALL)) | changes
+    p = tmp_path / "spec.yaml"
+    p.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return p
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"nope": {"bounds": [0, 1]}}, "unknown parameter 'nope'"),
+        ({"tau": {"bounds": [5, 1]}}, "empty or inverted"),
+        ({"tau": {"bounds": [2, 2]}}, "empty or inverted"),
+        ({"rho": {"bounds": [0, 1], "prior": "loguniform"}}, "no support"),
+        ({"beta": {"bounds": [-5, 10]}}, "outside the allowed range"),
+        ({"internal_threats": {"bounds": [0, 1]}}, "not numeric"),
+    ],
+)
+def test_bad_spec_fails_before_any_run(tmp_path, params, needle):
+    p = write_spec(tmp_path, parameters=params)
+    with pytest.raises(ScenarioError) as exc:
+        load_spec(p)
+    assert needle in str(exc.value)
+    assert "spec.yaml:" in str(exc.value) and "field 'parameters." in str(exc.value)
+
+
+def test_fit_window_without_targets(tmp_path):
+    with pytest.raises(OmnibalanceError, match="no scored target"):
+        calibrate(write_spec(tmp_path), tmp_path / "out", fit_until=1980, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def _on_time_history(cal, exo, R: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quarterly stances and memberships that make every dated act in its window and every yearly shift in its year:
+    Uzbekistan RUS, WEST from 1999Q2 (the CST lapses), RUS from 2005Q3 (after Andijan; K2 closed), WEST from 2008Q4,
+    NONALIGNED from 2012Q2 (CSTO suspended in 2012Q3); Kazakhstan RUS and in the CST throughout; and year-end
+    probabilities of one on the path."""
+    T, C, J = cal.n_steps, len(CLIENTS), len(exo.instrument_ids)
+    step = lambda text: cal.step_of(dt.date.fromisoformat(text))  # noqa: E731
+    uzb, kaz = CLIENTS.index("UZB"), CLIENTS.index("KAZ")
+    ids = list(exo.instrument_ids)
+    stance = np.zeros((R, T, C), dtype=np.int8)
+    for start, s in (("1999-04-01", Stance.WEST), ("2005-07-01", Stance.RUS), ("2008-10-01", Stance.WEST), ("2012-04-01", Stance.NONALIGNED)):
+        stance[:, step(start):, uzb] = s
+    member = np.zeros((R, T, C, J), dtype=bool)
+    for instrument, spans in {"csto": [("1992-04-01", "1999-04-01"), ("2006-07-01", "2012-07-01")],
+                              "west_base": [("2001-10-01", "2005-07-01")], "eaeu": [("2006-01-01", "2008-10-01")]}.items():
+        for a, b in spans:
+            member[:, step(a):step(b), uzb, ids.index(instrument)] = True
+    member[:, step("1992-04-01"):, kaz, ids.index("csto")] = True
+    _, ye = cal.year_end_steps()
+    probs = np.eye(4)[stance[:, ye]]
+    return stance, member, probs
+
+
+def test_loss_of_an_on_time_history_is_zero(history, history_exo):
+    tg = load_calibration_targets()
+    cal = history.calendar
+    stance, member, probs = _on_time_history(cal, history_exo)
+    w = LossWeights()
+    out = loss_components(stance, member, probs, cal, history_exo, tg, beta=w.beta_reference, w=w)
+    assert out["share_accepted"] == 1.0 and out["hit_UZB"] == 1.0 and out["hit_KAZ"] == 1.0
+    assert out["dejure"] == 1.0 and out["beta_penalty"] == 0.0
+    assert out["timing"] == 0.0 and out["acts"] == 0.0
+    assert out["switches_UZB"] == 4.0 and out["switches_KAZ"] == 0.0 and out["excess_switches"] == 0.0
+    assert all(v == 1.0 for k, v in out.items() if k.startswith("act_") and k.endswith("_on_time"))
+    assert len([k for k in out if k.startswith("act_")]) == len(tg.targets.acts)
+    assert out["logp"] == pytest.approx(np.log(1 + 1e-6))
+    assert out["objective"] == pytest.approx(-w.logp * np.log(1 + 1e-6))
+
+
+def test_a_late_act_and_a_flicker_cost_what_the_weights_say(history, history_exo):
+    """Suspending the CSTO three quarters after its window (2013Q3 instead of 2012Q2-Q4) costs 3/9 of one of the
+    five scored acts and one of the 52 country-years of the de jure target; a one-quarter flicker in Kazakhstan
+    costs two stance switches beyond history's none."""
+    tg = load_calibration_targets()
+    cal = history.calendar
+    stance, member, probs = _on_time_history(cal, history_exo)
+    w = LossWeights()
+    base = loss_components(stance, member, probs, cal, history_exo, tg, beta=w.beta_reference, w=w)
+    late = member.copy()
+    csto = list(history_exo.instrument_ids).index("csto")
+    uzb, kaz = CLIENTS.index("UZB"), CLIENTS.index("KAZ")
+    late[:, cal.step_of(dt.date(2012, 7, 1)):cal.step_of(dt.date(2013, 7, 1)), uzb, csto] = True
+    out = loss_components(stance, late, probs, cal, history_exo, tg, beta=w.beta_reference, w=w)
+    n_scored = sum(a.scored for a in tg.targets.acts)
+    assert n_scored == 5
+    assert out["acts"] == pytest.approx((3 / 9) / n_scored)
+    assert out["dejure"] == pytest.approx(51 / 52)
+    assert out["act_UZB_csto_2012_on_time"] == 0.0
+    assert out["objective"] - base["objective"] == pytest.approx(w.acts * (3 / 9) / 5 + w.dejure / 52)
+    flicker = stance.copy()
+    flicker[:, cal.step_of(dt.date(2003, 4, 1)), kaz] = Stance.WEST  # one quarter away, back by the year end
+    out = loss_components(flicker, member, probs, cal, history_exo, tg, beta=w.beta_reference, w=w)
+    assert out["switches_KAZ"] == 2.0 and out["excess_switches"] == pytest.approx(1.0)  # mean of UZB's 0 and KAZ's 2 excess
+    assert out["share_accepted"] == 1.0 and out["acts"] == 0.0
+    assert out["objective"] - base["objective"] == pytest.approx(w.switches * 1.0)
+
+
+def test_beta_penalty_grows_away_from_reference(history, history_exo):
+    tg = load_calibration_targets()
+    cal = history.calendar
+    z = np.zeros((1, cal.n_steps, 5), dtype=np.int8)
+    p = np.full((1, 26, 5, 4), 0.25)
+    m = np.zeros((1, cal.n_steps, 5, len(history_exo.instrument_ids)), dtype=bool)
+    w = LossWeights()
+    a = loss_components(z, m, p, cal, history_exo, tg, beta=w.beta_reference, w=w)
+    c = loss_components(z, m, p, cal, history_exo, tg, beta=10 * w.beta_reference, w=w)
+    b = loss_components(z, m, p, cal, history_exo, tg, beta=w.beta_reference / 10, w=w)
+    assert c["beta_penalty"] > a["beta_penalty"] == 0.0
+    assert c["beta_penalty"] == pytest.approx(w.beta * np.log(10.0) ** 2) == pytest.approx(b["beta_penalty"])
+    assert c["objective"] - a["objective"] == pytest.approx(c["beta_penalty"])
+    assert a["acts"] == 1.0  # a path that never moves makes no dated act
+
+
+def test_de_end_to_end(tmp_path):
+    out = tmp_path / "de"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "calibrate", str(write_spec(tmp_path)), "--method", "de", "--executor", "serial", "--out", str(out), "-q"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("best.yaml", "summary.json", "report.md", "trace.png", "marginals.png", "pairs.png", "predictive.png"):
+        assert (out / name).exists(), name
+    best = yaml.safe_load((out / "best.yaml").read_text())["params"]
+    assert 0 <= best["tau"] <= 10 and 0.05 <= best["rho"] <= 1.0
+
+
+def test_abc_resume_keeps_finished_generations(tmp_path):
+    out = tmp_path / "abc"
+    spec = write_spec(tmp_path)
+    calibrate(spec, out, method="abc", executor_kind="serial", progress=False)
+    first = (out / "generations" / "generation_00.parquet").read_bytes()
+    assert sorted(p.name for p in (out / "generations").iterdir()) == ["generation_00.parquet", "generation_01.parquet"]
+    with pytest.raises(OmnibalanceError, match="not empty"):
+        calibrate(spec, out, method="abc", executor_kind="serial", progress=False)
+    longer = write_spec(tmp_path, abc={"particles": 10, "generations": 3, "max_evaluations_per_generation": 60})
+    calibrate(longer, out, method="abc", executor_kind="serial", progress=False, resume=True)
+    gens = sorted(p.name for p in (out / "generations").iterdir())
+    assert gens[:2] == ["generation_00.parquet", "generation_01.parquet"]
+    assert (out / "generations" / "generation_00.parquet").read_bytes() == first
+    assert (out / "posterior.parquet").exists()

@@ -1,0 +1,171 @@
+"""End to end: `omnibalance run` writes every output; bad input fails cleanly."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from sim.kernel.actors import Stance
+from sim.workflows.fit import load_targets
+from tests.conftest import HISTORY, ROOT, history_text_anywhere
+
+
+def omnibalance(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "history"
+    proc = omnibalance("run", str(HISTORY), "--replicates", "40", "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_replay_writes_every_output(replay):
+    names = {p.name for p in replay.iterdir()}
+    assert {"trajectories.parquet", "summary.csv", "fit.json", "manifest.json", "alignment.png"} <= names
+    assert not any(n.startswith(".") for n in names)
+
+
+def test_trajectories_schema_and_size(replay):
+    t = pq.read_table(replay / "trajectories.parquet")
+    assert t.num_rows == 40 * 101 * 5
+    for col in [
+        "replicate",
+        "seed",
+        "step",
+        "date",
+        "year",
+        "actor",
+        "stance",
+        "p_RUS",
+        "p_WEST",
+        "p_CHN",
+        "p_NONALIGNED",
+        "csto_member",
+        "alliance_status",
+    ]:
+        assert col in t.column_names
+    for p in ("RUS", "WEST", "CHN"):
+        for kind in ("military", "political", "economic"):
+            assert f"{kind}_{p}" in t.column_names
+    d = t.slice(0, 5).to_pylist()
+    assert [r["actor"] for r in d] == ["UZB", "KAZ", "KGZ", "TJK", "TKM"]
+    assert str(d[0]["date"]) == "1991-10-01"
+    status = set(t.column("alliance_status").to_pylist())
+    assert status <= {"true", "paper", "none"}
+    probs = sum(t.column(f"p_{s}").to_numpy() for s in ("RUS", "WEST", "CHN", "NONALIGNED"))
+    assert abs(probs - 1).max() < 1e-9
+
+
+def test_summary_and_fit(replay):
+    lines = (replay / "summary.csv").read_text().splitlines()
+    assert lines[0] == "actor,year,share_RUS,share_WEST,share_CHN,share_NONALIGNED,modal_stance"
+    assert len(lines) == 1 + 5 * 26
+    fit = json.loads((replay / "fit.json").read_text())
+    assert set(fit["hit_rate"]) == {"UZB", "KAZ"}  # KGZ, TJK, TKM are out of sample
+    # the hit rate is that of summary.csv's modal stances on the scored years (whatever the parameters)
+    targets = load_targets()
+    modal = {(r["actor"], int(r["year"])): r["modal_stance"] for r in csv.DictReader((replay / "summary.csv").open())}
+    for actor in ("UZB", "KAZ"):
+        scored = [(y, span) for y in range(1991, 2017) if (span := targets.accepted(actor, y)) is not None and span.scored]
+        hits = sum(Stance[modal[(actor, y)]] in span.accepted for y, span in scored)
+        assert fit["years"][actor]["scored"] == len(scored) and fit["years"][actor]["hits"] == hits
+        assert fit["hit_rate"][actor] == pytest.approx(hits / len(scored))
+    assert len(fit["events"]) == 5
+    assert all(0 <= e["share_within_1y"] <= 1 for e in fit["events"])
+    # the dated acts, each with its window, at quarterly resolution
+    assert [a["date"] for a in fit["acts"]] == [a.date.isoformat() for a in targets.acts]
+    for a in fit["acts"]:
+        assert 0 <= a["share_on_time"] <= a["share_made"] <= 1
+        assert all(re.fullmatch(r"\d{4}Q[1-4]", q) for q in a["window"]) and a["window"][0] <= a["window"][1]
+        assert a["modal_quarter"] is None or re.fullmatch(r"\d{4}Q[1-4]", a["modal_quarter"])
+    assert fit["replicates"] == 40
+    # stance switches per run, from the trajectories
+    t = pq.read_table(replay / "trajectories.parquet", columns=["replicate", "step", "actor", "stance"]).to_pylist()
+    path: dict[tuple[int, str], dict[int, str]] = {}
+    for r in t:
+        path.setdefault((r["replicate"], r["actor"]), {})[r["step"]] = r["stance"]
+    for actor in ("UZB", "KAZ", "TKM"):
+        switches = [sum(p[i] != p[i - 1] for i in range(1, 101)) for (_, a), p in path.items() if a == actor]
+        assert fit["switches_per_run"][actor] == pytest.approx(np.mean(switches))
+    manifest = json.loads((replay / "manifest.json").read_text())
+    for key in ("scenario_sha256", "parameters", "root_seed", "package_version", "git_commit", "started", "finished"):
+        assert key in manifest
+    assert set(manifest["parameters"]) >= {"hostility", "exposure", "noise_sd", "tie_weight", "self_reliance"}
+
+
+def test_engines_write_identical_trajectories(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, engine in ((a, "ensemble"), (b, "mesa")):
+        proc = omnibalance(
+            "run", str(HISTORY), "-n", "3", "--engine", engine, "--out", str(out), "--quiet", "--no-plot"
+        )
+        assert proc.returncode == 0, proc.stderr
+    assert pq.read_table(a / "trajectories.parquet").equals(pq.read_table(b / "trajectories.parquet"))
+    assert (a / "summary.csv").read_text() == (b / "summary.csv").read_text()
+
+
+def test_existing_output_folder_is_not_touched(tmp_path):
+    out = tmp_path / "keep"
+    out.mkdir()
+    (out / "precious.txt").write_text("mine")
+    proc = omnibalance("run", str(HISTORY), "-n", "2", "--out", str(out), "--quiet")
+    assert proc.returncode == 2
+    assert "not empty" in proc.stderr
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+    assert (out / "precious.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda s: s.replace("rule: omnibalancing", "rule: [omnibalancing"), "YAML syntax error"),
+        (lambda s: s.replace("  KGZ:\n", "  KGX:\n", 1), "unknown actor 'KGX'"),
+        (lambda s: s.replace("date: 2005-05-13", "date: 1985-05-13"), "outside the run"),
+        (
+            lambda s: s.replace(
+                "effects: {unrest: 1.0, repression: 1.0}", "effects: {unrest: 1.0, repression: 1.0}\n    magnitude: -2"
+            ),
+            "magnitude",
+        ),
+        (lambda s: s.replace("file: data/brent_annual_eia.csv", "file: data/nope.csv"), "driver file not found"),
+        (lambda s: s.replace("seed: 20050513", "seed: 20050513\nbogus: 1"), "unknown field 'bogus'"),
+        (lambda s: s.replace('effects: {leader_change: 1}\n    source: "Medvedev', 'effects: {leader_change: 2}\n    source: "Medvedev'), "no size of its own"),
+    ],
+)
+def test_bad_scenario_fails_cleanly(tmp_path, edit, needle):
+    text = history_text_anywhere()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(edit(text))
+    (tmp_path / "data").symlink_to(HISTORY.parent / "data")
+    out = tmp_path / "out"
+    proc = omnibalance("run", str(bad), "-n", "2", "--out", str(out), "--quiet")
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "bad.yaml" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+    assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_bad_set_path_fails_cleanly(tmp_path):
+    proc = omnibalance("run", str(HISTORY), "-n", "2", "--set", "params.nope=1", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "params.nope" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate(tmp_path):
+    proc = omnibalance("validate", str(HISTORY))
+    assert proc.returncode == 0
+    assert "ok" in proc.stdout
