@@ -174,9 +174,6 @@ def test_validate_resolve_prints_what_runs(tmp_path):
     assert "extends" not in data
 
 
-@pytest.mark.xfail(strict=True, reason="scenarios/counterfactuals/no_911.yaml: taliban_kabul_unchallenged targets [UZB, TJK, TKM] while "
-                   "history.yaml's taliban_kabul targets [UZB, TJK] only ('not Turkmenistan'), so no_911 changes Turkmenistan's "
-                   "external threat from 1996 instead of only after November 2001")
 def test_no_911_changes_no_input_before_9_11():
     base = compile_scenario(load_scenario(HISTORY))
     alt_scn = load_scenario(ROOT / "scenarios" / "counterfactuals" / "no_911.yaml")
