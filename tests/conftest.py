@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.kernel.dynamics import Environment, Offers, patron_offers
+from sim.kernel.environment import Environment
+from sim.kernel.offers import Offers, patron_offers
 from sim.kernel.params import Theta
 from sim.scenario.compile import compile_scenario
 from sim.scenario.resolve import resolve

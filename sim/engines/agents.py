@@ -1,7 +1,7 @@
 """Mesa agents: patrons that make offers and client leaders that choose a stance.
 
 Each agent calls the same pure functions as the ensemble runner
-(:mod:`sim.kernel.dynamics`, :mod:`sim.kernel.decision`) on its own slice of the arrays, so
+(:mod:`sim.kernel`) on its own slice of the arrays, so
 the readable agent-based model and the fast path cannot drift apart. A client
 agent owns its state: its stance, its leader's preference shocks, his personal
 ties with the patrons' leaders, and its de jure commitments.
@@ -16,15 +16,9 @@ import numpy as np
 
 from sim.kernel.actors import Client, Patron, Stance
 from sim.kernel.decision import choice_probabilities, sample_stance, utilities
-from sim.kernel.dynamics import (
-    OFFER_RULES,
-    PatronOffer,
-    initial_commitments,
-    initial_ties,
-    preference_noise,
-    update_commitments,
-    update_ties,
-)
+from sim.kernel.dejure import initial_commitments, update_commitments
+from sim.kernel.leaders import initial_ties, preference_noise, update_ties
+from sim.kernel.offers import OFFER_RULES, PatronOffer
 
 if TYPE_CHECKING:
     from sim.engines.model import AlignmentModel

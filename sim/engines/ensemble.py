@@ -8,22 +8,14 @@ import numpy as np
 
 from sim.kernel.actors import N_STANCES, Rule
 from sim.kernel.decision import choice_probabilities, run_utilities, sample_stance, stance_values
-from sim.kernel.dynamics import (
-    Offers,
-    alliance_status,
-    closeness,
-    environment,
-    initial_commitments,
-    initial_ties,
-    instrument_availability,
-    patron_offers,
-    preference_noise,
-    update_commitments,
-    update_ties,
-)
+from sim.kernel.dejure import initial_commitments, instrument_availability, update_commitments
+from sim.kernel.environment import environment
+from sim.kernel.exogenous import Exogenous
+from sim.kernel.leaders import initial_ties, preference_noise, update_ties
+from sim.kernel.measures import alliance_status, closeness
+from sim.kernel.offers import Offers, patron_offers
 from sim.kernel.params import Theta
 from sim.kernel.randomness import Draws
-from sim.scenario.compile import Exogenous
 
 
 @dataclass

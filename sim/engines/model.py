@@ -8,10 +8,14 @@ import numpy as np
 from sim.engines.agents import ClientAgent, PatronAgent
 from sim.engines.ensemble import RunResult
 from sim.kernel.actors import N_CLIENTS, N_STANCES, Client, Patron, Rule, Stance
-from sim.kernel.dynamics import alliance_status, closeness, environment, instrument_availability, stack_offers
+from sim.kernel.dejure import instrument_availability
+from sim.kernel.environment import environment
+from sim.kernel.exogenous import Exogenous
+from sim.kernel.measures import alliance_status, closeness
+from sim.kernel.offers import stack_offers
 from sim.kernel.params import ModelParams, stack_params
 from sim.kernel.randomness import run_draws
-from sim.scenario.compile import Exogenous, compile_scenario
+from sim.scenario.compile import compile_scenario
 from sim.scenario.schema import Scenario
 
 

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.kernel.actors import N_PATRONS, N_STANCES, N_THREATS, Rule, Stance, Threat
-from sim.kernel.dynamics import Environment, Offers, dependence, russian_forces
+from sim.kernel.dejure import russian_forces
+from sim.kernel.environment import Environment, dependence
+from sim.kernel.exogenous import Exogenous
+from sim.kernel.offers import Offers
 from sim.kernel.params import Theta
-from sim.scenario.compile import Exogenous
 
 
 def sum_last(x: np.ndarray) -> np.ndarray:

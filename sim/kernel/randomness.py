@@ -2,7 +2,7 @@
 
 A run needs two tables: one uniform per quarter and client, which draws the stance from
 the choice probabilities, and one standard normal per quarter, client and stance, the
-innovations of the leader's persistent preference shocks (``dynamics.preference_noise``).
+innovations of the leader's persistent preference shocks (``sim.kernel.leaders.preference_noise``).
 Both come from the run's own seed, in a fixed order, before the run starts.
 """
 

@@ -186,7 +186,7 @@ def signatures(history: Path, rule: Rule | None, params: dict[str, Any] | None, 
     years, uzb, kaz = base["years"], CLIENTS.index("UZB"), CLIENTS.index("KAZ")
 
     # Security cooperation with Russia tracked the threat Tashkent faced.
-    from sim.kernel.dynamics import environment
+    from sim.kernel.environment import environment
 
     th = stack_params([base_scn.params])
     _, steps = base_scn.calendar.year_end_steps()

@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from sim.kernel.actors import CLIENTS
+from sim.kernel.exogenous import Exogenous
 from sim.kernel.timeline import Calendar
-from sim.scenario.compile import Exogenous
 from sim.workflows.fit import (
     EVENT_WINDOW,
     Targets,

@@ -19,9 +19,9 @@ import pyarrow as pa
 from sim.engines.ensemble import RunResult
 from sim.errors import OmnibalanceError
 from sim.kernel.actors import ALLIANCE_STATUS, CLIENTS, STANCES
+from sim.kernel.exogenous import Exogenous
 from sim.kernel.timeline import Calendar
 from sim.project import project_root
-from sim.scenario.compile import Exogenous
 
 
 def trajectory_schema(exo: Exogenous, closeness_keys: list[str]) -> pa.Schema:

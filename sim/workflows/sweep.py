@@ -34,9 +34,10 @@ from sim import __version__
 from sim.engines.ensemble import simulate
 from sim.errors import OmnibalanceError, ScenarioError
 from sim.kernel.actors import CLIENTS, N_CLIENTS, STANCES
+from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import stack_params
 from sim.kernel.randomness import batch_draws, run_seed
-from sim.scenario.compile import Exogenous, compile_scenario
+from sim.scenario.compile import compile_scenario
 from sim.scenario.resolve import load_spec_file, locate, resolve
 from sim.scenario.schema import Scenario, apply_set, resolve_data, validate_data
 from sim.workflows.fit import event_years, load_targets

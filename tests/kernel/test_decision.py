@@ -21,7 +21,9 @@ from sim.kernel.decision import (
     sample_stance,
     utilities,
 )
-from sim.kernel.dynamics import Environment, Offers, dependence, russian_forces, update_commitments
+from sim.kernel.dejure import russian_forces, update_commitments
+from sim.kernel.environment import Environment, dependence
+from sim.kernel.offers import Offers
 from sim.kernel.params import ModelParams, Theta, stack_params
 from tests.conftest import make_environment, make_offers
 

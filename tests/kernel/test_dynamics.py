@@ -15,15 +15,10 @@ from hypothesis import strategies as st
 from sim.engines.ensemble import simulate
 from sim.engines.model import AlignmentModel
 from sim.kernel.actors import CLIENTS, N_CLIENTS, N_PATRONS, N_STANCES, PATRONS, AllianceStatus, Patron, Rule, Stance, Threat
-from sim.kernel.dynamics import (
-    alliance_status,
-    environment,
-    initial_commitments,
-    initial_ties,
-    instrument_availability,
-    preference_noise,
-    update_ties,
-)
+from sim.kernel.dejure import initial_commitments, instrument_availability
+from sim.kernel.environment import environment
+from sim.kernel.leaders import initial_ties, preference_noise, update_ties
+from sim.kernel.measures import alliance_status
 from sim.kernel.params import ModelParams, stack_params
 from sim.kernel.randomness import batch_draws, run_seed
 from sim.scenario.compile import compile_scenario, shock_kernel
