@@ -1,10 +1,10 @@
 """Mesa agents: patrons that make offers and client leaders that choose a stance.
 
-Each agent calls the same pure functions as the ensemble runner
-(:mod:`sim.kernel`) on its own slice of the arrays, so
-the readable agent-based model and the fast path cannot drift apart. A client
-agent owns its state: its stance, its leader's preference shocks, his personal
-ties with the patrons' leaders, and its de jure commitments.
+Each agent calls the kernel's functions (:mod:`sim.kernel.offers`, :mod:`sim.kernel.quarter`) on
+its own slice of the arrays, as the ensemble runner does for all runs at once, so the readable
+agent-based model and the fast path cannot drift apart. A client agent owns its state: its
+stance, its leader's preference shocks, his personal ties with the patrons' leaders, and its
+de jure commitments.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import mesa
 import numpy as np
 
 from sim.kernel.actors import Client, Patron, Stance
-from sim.kernel.decision import choice_probabilities, sample_stance, utilities
-from sim.kernel.dejure import initial_commitments, update_commitments
-from sim.kernel.leaders import initial_ties, preference_noise, update_ties
+from sim.kernel.decision import stance_values
+from sim.kernel.dejure import initial_commitments
+from sim.kernel.leaders import initial_ties
 from sim.kernel.offers import OFFER_RULES, PatronOffer
+from sim.kernel.quarter import commit, decide
 
 if TYPE_CHECKING:
     from sim.engines.model import AlignmentModel
@@ -36,8 +37,7 @@ class PatronAgent(mesa.Agent):
 
     def step(self) -> None:
         """Update this patron's offer from the quarter's environment."""
-        m = self.model
-        self.offer = OFFER_RULES[self.patron](m.env, m.theta)
+        self.offer = OFFER_RULES[self.patron](self.model.quarter.env, self.model.theta)
 
 
 class ClientAgent(mesa.Agent):
@@ -58,24 +58,18 @@ class ClientAgent(mesa.Agent):
 
     def step(self) -> None:
         """Score each stance against this quarter's threats and offers; draw the next stance."""
-        m, c = self.model, self.client
-        t = m.step_index
-        env = m.env.client(c)
-        self.ties = np.where(env.tie_reset, 0.0, self.ties)
-        self.noise = preference_noise(self.noise, m.draws.normal[:, t, c : c + 1], m.theta)
+        m, c, q = self.model, self.client, self.model.quarter
+        env = q.env.client(c)
+        values = stance_values(m.rule, env, m.offers.client(c), m.theta)
         prev = np.array([[self.stance]], dtype=np.int8)
-        u = utilities(m.rule, env, m.offers.client(c), prev, self.member, self.ties, self.noise, m.exo, m.theta, first=t == 0)
-        probs = choice_probabilities(u, m.theta.beta)
+        self.ties, self.noise, probs, stance = decide(values, prev, self.member, self.ties, self.noise, env.tie_reset,
+                                                      m.draws.normal[:, q.t, c : c + 1], m.draws.uniform[:, q.t, c : c + 1], m.exo, m.theta, q.first)
         self.probs = probs[0, 0]
-        self.next_stance = Stance(int(sample_stance(probs, m.draws.uniform[:, t, c : c + 1])[0, 0]))
+        self.next_stance = Stance(int(stance[0, 0]))
 
     def advance(self) -> None:
         """Adopt the chosen stance, take any de jure act it leads to, and update the leader's ties."""
-        m, c = self.model, self.client
+        m, c, q = self.model, self.client, self.model.quarter
         self.stance = self.next_stance
         stance = np.array([[self.stance]], dtype=np.int8)
-        t = m.step_index
-        self.memory, self.member = update_commitments(
-            self.memory, self.member, stance, m.available[:, c : c + 1], m.exo.instrument_renewal[t], m.exo, m.theta, first=t == 0
-        )
-        self.ties = update_ties(self.ties, stance, m.theta)
+        self.memory, self.member, self.ties = commit(stance, self.memory, self.member, self.ties, q.available[:, c : c + 1], q.renewal, m.exo, m.theta, q.first)

@@ -6,14 +6,12 @@ import mesa
 import numpy as np
 
 from sim.engines.agents import ClientAgent, PatronAgent
-from sim.engines.ensemble import RunResult
-from sim.kernel.actors import N_CLIENTS, N_STANCES, Client, Patron, Rule, Stance
-from sim.kernel.dejure import instrument_availability
-from sim.kernel.environment import environment
+from sim.engines.recording import Recorder, RunResult
+from sim.kernel.actors import N_CLIENTS, Client, Patron, Rule, Stance
 from sim.kernel.exogenous import Exogenous
-from sim.kernel.measures import alliance_status, closeness
 from sim.kernel.offers import stack_offers
 from sim.kernel.params import ModelParams, stack_params
+from sim.kernel.quarter import open_quarter
 from sim.kernel.randomness import run_draws
 from sim.scenario.compile import compile_scenario
 from sim.scenario.schema import Scenario
@@ -29,6 +27,14 @@ class AlignmentModel(mesa.Model):
             change the trajectory.
         params: Parameters to use instead of the scenario's.
         exo: A compiled scenario, to skip compiling it again.
+
+    Example:
+        >>> import sim
+        >>> from sim.engines.model import AlignmentModel
+        >>> model = AlignmentModel(sim.load_scenario("scenarios/history.yaml"), seed=7)
+        >>> model.step()
+        >>> [c.stance.name for c in model.clients][:2]  # doctest: +SKIP
+        ['RUS', 'RUS']
     """
 
     def __init__(
@@ -52,14 +58,7 @@ class AlignmentModel(mesa.Model):
         self.clients = [ClientAgent(self, c, Stance(int(self.exo.initial_stance[c]))) for c in Client]
         self.patron_set = mesa.agent.AgentSet(self.patrons, random=self.random)
         self.client_set = mesa.agent.AgentSet(self.clients, random=self.random)
-        J = len(self.exo.instrument_ids)
-        self.result = RunResult(
-            stance=np.empty((1, self.n_steps, N_CLIENTS), dtype=np.int8),
-            probs=np.empty((1, self.n_steps, N_CLIENTS, N_STANCES)),
-            member=np.empty((1, self.n_steps, N_CLIENTS, J), dtype=bool),
-            status=np.empty((1, self.n_steps, N_CLIENTS), dtype=np.int8),
-            closeness={},
-        )
+        self.recorder = Recorder(self.exo, 1)
         self.running = True
 
     @property
@@ -67,30 +66,22 @@ class AlignmentModel(mesa.Model):
         """``[1, C, J]``: every client's de jure instruments."""
         return np.concatenate([c.member for c in self.clients], axis=1)
 
+    @property
+    def result(self) -> RunResult:
+        """The trajectory so far (``[1, T, C, ...]``; steps not yet run are unset)."""
+        return self.recorder.result()
+
     def step(self) -> None:
         """One quarter: environment, patron offers, client choices (any order), de jure acts."""
-        t = self.step_index
-        self.env = environment(self.exo, t, self.theta, 1)
-        self.available = instrument_availability(self.exo, t, self.env)
+        self.quarter = open_quarter(self.exo, self.step_index, self.theta, 1)
         self.patron_set.do("step")
         self.offers = stack_offers([p.offer for p in self.patrons])
         self.client_set.shuffle_do("step")
         self.client_set.do("advance")
         self.stances = np.array([[c.stance for c in self.clients]], dtype=np.int8)
-        self._record(t)
+        self.recorder.record(self.step_index, self.stances, np.stack([c.probs for c in self.clients])[None], self.member, self.offers)
         self.step_index += 1
         self.running = self.step_index < self.n_steps
-
-    def _record(self, t: int) -> None:
-        probs = np.stack([c.probs for c in self.clients])[None]
-        member = self.member
-        r = self.result
-        r.stance[:, t] = self.stances
-        r.probs[:, t] = probs
-        r.member[:, t] = member
-        r.status[:, t] = alliance_status(member, self.stances, self.exo)
-        for k, v in closeness(self.stances, probs, member, self.offers, self.exo).items():
-            r.closeness.setdefault(k, np.empty((1, self.n_steps, N_CLIENTS), dtype=np.float32))[:, t] = v
 
     def run(self) -> RunResult:
         """Step to the end of the scenario and return the trajectory."""

@@ -29,6 +29,10 @@ class Offers:
         """These offers restricted to client ``c`` (axis 1 kept, length 1)."""
         return Offers(**{f.name: getattr(self, f.name)[:, c : c + 1] for f in fields(self)})
 
+    def take(self, index: np.ndarray) -> Offers:
+        """The offers of rows ``index`` (one per run, from one per setting)."""
+        return Offers(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
 @dataclass
 class PatronOffer:
     """One patron's offer to every client; arrays ``[b, C, ...]``."""

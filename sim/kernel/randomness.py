@@ -8,11 +8,12 @@ Both come from the run's own seed, in a fixed order, before the run starts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from sim.kernel.actors import N_STANCES
+from sim.kernel.actors import N_CLIENTS, N_STANCES
 
 #: Mask that keeps derived seeds within a signed 64-bit integer (Parquet int64).
 _SEED_MASK = (1 << 63) - 1
@@ -61,6 +62,18 @@ def run_draws(seed: int, n_steps: int, n_clients: int) -> Draws:
     uniform = rng.random((n_steps, n_clients))
     normal = rng.standard_normal((n_steps, n_clients, N_STANCES))
     return Draws(uniform[None], normal[None])
+
+
+def replicate_seeds(root_seed: int, replicates: int | Iterable[int]) -> np.ndarray:
+    """The seeds of replicates ``0 .. replicates - 1`` (or of the replicate numbers given) under ``root_seed``."""
+    reps = range(replicates) if isinstance(replicates, int | np.integer) else replicates
+    return np.array([run_seed(root_seed, int(r)) for r in reps], dtype=np.int64)
+
+
+def replicate_draws(root_seed: int, replicates: int | Iterable[int], n_steps: int, n_clients: int = N_CLIENTS) -> Draws:
+    """The draws of replicates ``0 .. replicates - 1`` under ``root_seed`` (common random numbers:
+    replicate ``r`` draws the same numbers in every scenario and parameter set)."""
+    return batch_draws(replicate_seeds(root_seed, replicates), n_steps, n_clients)
 
 
 def batch_draws(seeds: np.ndarray | list[int], n_steps: int, n_clients: int) -> Draws:

@@ -51,14 +51,7 @@ class RunSummary:
 def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int], engine: str) -> RunResult:
     """Simulate the runs with these seeds on one engine (same numbers either way)."""
     if engine == "mesa":
-        parts = [AlignmentModel(scn, s, exo=exo).run() for s in seeds]
-        return RunResult(
-            stance=np.concatenate([p.stance for p in parts]),
-            probs=np.concatenate([p.probs for p in parts]),
-            member=np.concatenate([p.member for p in parts]),
-            status=np.concatenate([p.status for p in parts]),
-            closeness={k: np.concatenate([p.closeness[k] for p in parts]) for k in parts[0].closeness},
-        )
+        return RunResult.concatenate([AlignmentModel(scn, s, exo=exo).run() for s in seeds])
     th = stack_params([scn.params])
     return simulate(exo, th, scn.rule, batch_draws(np.array(seeds), exo.n_steps, N_CLIENTS))
 

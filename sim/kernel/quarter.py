@@ -1,0 +1,113 @@
+"""One quarter of the model, written once for any batch of clients.
+
+A Mesa client agent calls these functions on its own ``[1, 1]`` slice of the arrays; the
+ensemble runner calls them on ``[R, C]`` (every run and client at once). A quarter has three
+parts, in the order of the Mesa model's simultaneous activation:
+
+1. :func:`open_quarter`: what every client sees, the environment and which instruments are open;
+2. :func:`decide`: a leader scores each stance on last quarter's state and draws one;
+3. :func:`commit`: he adopts it, takes any de jure act it leads to, and his ties move.
+
+The patrons' offers (:mod:`sim.kernel.offers`) and the state-free stance values
+(:func:`sim.kernel.decision.stance_values`) come between 1 and 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.kernel.decision import StanceValues, choice_probabilities, run_utilities, sample_stance
+from sim.kernel.dejure import instrument_availability, update_commitments
+from sim.kernel.environment import Environment, environment
+from sim.kernel.exogenous import Exogenous
+from sim.kernel.leaders import preference_noise, update_ties
+from sim.kernel.params import Theta
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """What every client sees in quarter ``t``.
+
+    Attributes:
+        t: The step.
+        env: The environment, ``[n, C, ...]`` (one row per setting or run).
+        available: ``[n, C, J]`` the instruments a client could hold.
+        renewal: ``[J]`` the instruments that must be renewed this quarter.
+    """
+
+    t: int
+    env: Environment
+    available: np.ndarray
+    renewal: np.ndarray
+
+    @property
+    def first(self) -> bool:
+        """The run's first quarter (a new state: nothing to switch from, no record yet)."""
+        return self.t == 0
+
+
+def open_quarter(exo: Exogenous, t: int, th: Theta, n: int, variant: np.ndarray | None = None) -> Quarter:
+    """The environment of quarter ``t`` for ``n`` rows of parameters (and scenario variants)."""
+    env = environment(exo, t, th, n, variant)
+    return Quarter(t, env, instrument_availability(exo, t, env), exo.instrument_renewal[t])
+
+
+def decide(
+    values: StanceValues,
+    prev: np.ndarray,
+    member: np.ndarray,
+    ties: np.ndarray,
+    noise: np.ndarray | None,
+    tie_reset: np.ndarray,
+    normal: np.ndarray,
+    uniform: np.ndarray,
+    exo: Exogenous,
+    th: Theta,
+    first: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A leader's choice: ties broken by a change of leader, the new preference shock, the choice
+    probabilities of each stance and the stance drawn with the pre-drawn uniform.
+
+    Args:
+        values: State-free stance values, one row per run.
+        prev: ``[b, C]`` last quarter's stances.
+        member: ``[b, C, J]`` instruments held at the end of last quarter.
+        ties: ``[b, C, P]`` personal ties with each patron's leader.
+        noise: ``[b, C, S]`` last quarter's preference shocks (``None`` in the first quarter).
+        tie_reset: ``[b, C, P]`` a leader of the client or the patron changes this quarter.
+        normal: ``[b, C, S]`` this quarter's innovations of the preference shocks.
+        uniform: ``[b, C]`` this quarter's uniforms for the stance draw.
+        exo: The compiled scenario.
+        th: Parameters, one row per run (or one for all).
+        first: The run's first quarter.
+
+    Returns:
+        ``(ties, noise, probs, stance)``.
+    """
+    ties = np.where(tie_reset, 0.0, ties)
+    noise = preference_noise(noise, normal, th)
+    u = run_utilities(values, prev, member, ties, noise, exo, th, first=first)
+    probs = choice_probabilities(u, th.beta)
+    return ties, noise, probs, sample_stance(probs, uniform)
+
+
+def commit(
+    stance: np.ndarray,
+    memory: np.ndarray,
+    member: np.ndarray,
+    ties: np.ndarray,
+    available: np.ndarray,
+    renewal: np.ndarray,
+    exo: Exogenous,
+    th: Theta,
+    first: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adopt ``stance``: the commitment memory and de jure acts follow, and the ties move toward it.
+
+    Returns:
+        ``(memory, member, ties)``.
+    """
+    memory, member = update_commitments(memory, member, stance, available, renewal, exo, th, first=first)
+    return memory, member, update_ties(ties, stance, th)
