@@ -29,7 +29,7 @@ from sim.kernel.actors import N_CLIENTS  # noqa: E402
 from sim.kernel.params import stack_params  # noqa: E402
 from sim.kernel.randomness import batch_draws, run_seed  # noqa: E402
 from sim.scenario.compile import compile_scenario  # noqa: E402
-from sim.scenario.schema import load_scenario  # noqa: E402
+from sim.scenario.loading import load_scenario  # noqa: E402
 
 HISTORY = ROOT / "scenarios" / "history.yaml"
 
@@ -63,7 +63,7 @@ import json, resource, sys, time, tempfile
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
 from sim.workflows.run import run_scenario
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 scn = load_scenario({str(HISTORY)!r})
 out = Path(tempfile.mkdtemp()) / "run"
 t0 = time.perf_counter()

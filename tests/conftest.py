@@ -14,8 +14,9 @@ from sim.kernel.environment import Environment
 from sim.kernel.offers import Offers, patron_offers
 from sim.kernel.params import Theta
 from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import load_scenario, validate_data
 from sim.scenario.resolve import resolve
-from sim.scenario.schema import Scenario, load_scenario, validate_data
+from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORY = ROOT / "scenarios" / "history.yaml"

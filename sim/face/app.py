@@ -33,7 +33,8 @@ from sim.face import dashboard as d
 from sim.kernel.params import ModelParams
 from sim.kernel.randomness import run_seed
 from sim.scenario.compile import compile_scenario
-from sim.scenario.schema import Scenario, load_scenario
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
 
 # mesa 3.3's own ComponentsView trips Solara's hook check when it is defined; the warning is about
 # Mesa's code, not this page's, so keep it out of the server log (mesa.visualization is imported below).

@@ -162,7 +162,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
     from sim.workflows.outputs import default_out
     from sim.workflows.run import run_scenario
 
@@ -189,7 +189,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.scenario.compile import compile_scenario
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     if args.out is not None and not (args.resolve and len(args.files) == 1):
         raise OmnibalanceError("--out goes with --resolve and a single file")
@@ -197,7 +197,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         scn = load_scenario(f, args.sets)
         compile_scenario(scn)
         if args.resolve:
-            from sim.scenario.schema import resolved_yaml
+            from sim.scenario.loading import resolved_yaml
             from sim.workflows.outputs import write_text
 
             text = f"# resolved from {f}\n" + resolved_yaml(scn)

@@ -263,7 +263,7 @@ def _run_cached(path: str, mtime: int, overrides: tuple[str, ...], replicates: i
     from sim.kernel.params import stack_params
     from sim.kernel.randomness import batch_draws, run_seed
     from sim.scenario.compile import compile_scenario
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
     from sim.workflows.fit import load_targets, score
 
     del mtime  # part of the cache key only

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,7 +63,8 @@ def _merge(into: dict[str, Any], child: dict[str, Any], origin: Origin, child_or
             for k in [k for k in origin if k[: len(here)] == here]:
                 del origin[k]
             origin.update({k: v for k, v in child_origin.items() if k[: len(here)] == here})
-        origin[here] = child_origin[here]
+        if here in child_origin:
+            origin[here] = child_origin[here]
 
 
 def _shock_index(data: dict[str, Any]) -> dict[str, int]:
@@ -100,30 +102,39 @@ def _load_params_file(data: dict[str, Any], origin: Origin, path: Path) -> None:
     own = data.get("params") or {}
     if not isinstance(own, dict):
         raise _err(origin, ("params",), "'params' must be a mapping", "params")
-    data["params"] = _deep_merge(pdata["params"], own)
+    data["params"] = deep_merge(pdata["params"], own)
     for k, v in plines.items():
         if k[:1] == ("params",):
             origin.setdefault(k, (str(pf), v))  # the scenario's own params keep their own origin
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` updated by ``over``, recursing into nested mappings."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
     return out
 
 
-def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Origin]:
-    """Read a scenario file and resolve its ``extends`` chain into one mapping.
+def resolve(source: str | Path | Mapping[str, Any], _chain: tuple[Path, ...] = (), base: str | Path | None = None) -> tuple[dict[str, Any], Origin]:
+    """Read a scenario file (or take a mapping) and resolve its ``extends`` chain into one mapping.
+
+    Args:
+        source: A scenario file, or a scenario mapping (no line numbers to report).
+        base: For a mapping, the folder its relative paths start from (default: the current one).
 
     Raises:
         ScenarioError: on a cycle, a missing parent, or an edit naming a shock the parent lacks.
     """
-    path = Path(path).resolve()
-    data, lines = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ScenarioError(path, "a scenario must be a YAML mapping", line=1)
-    origin: Origin = {k: (str(path), v) for k, v in lines.items()}
+    if isinstance(source, Mapping):
+        path = Path(base or Path.cwd()).resolve() / "<mapping>"
+        data, origin = copy.deepcopy(dict(source)), {}
+    else:
+        path = Path(source).resolve()
+        data, lines = load_yaml(path)
+        if not isinstance(data, dict):
+            raise ScenarioError(path, "a scenario must be a YAML mapping", line=1)
+        origin = {k: (str(path), v) for k, v in lines.items()}
     _absolute_drivers(data, path.parent)
     _load_params_file(data, origin, path)
     if "extends" not in data:
@@ -170,12 +181,14 @@ def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, 
                 if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                     raise _err(origin, where, f"scale factor must be a number >= 0, got {value!r}", f"{key}.{sid}")
                 shock["magnitude"] = float(shock.get("magnitude", 1.0)) * float(value)
-                morigin[("shocks", index[str(sid)], "magnitude")] = origin[where]
+                if where in origin:
+                    morigin[("shocks", index[str(sid)], "magnitude")] = origin[where]
             else:
                 if not isinstance(value, dt.date):
                     raise _err(origin, where, f"new date must be a date like 2006-05-13, got {value!r}", f"{key}.{sid}")
                 shock["date"] = value
-                morigin[("shocks", index[str(sid)], "date")] = origin[where]
+                if where in origin:
+                    morigin[("shocks", index[str(sid)], "date")] = origin[where]
 
     adds = data.get("add_shocks") or []
     if not isinstance(adds, list):

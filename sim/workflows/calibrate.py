@@ -27,8 +27,9 @@ from sim.kernel.actors import N_CLIENTS
 from sim.kernel.params import ModelParams, stack_params
 from sim.kernel.randomness import batch_draws, run_seed
 from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import load_scenario
 from sim.scenario.resolve import load_spec_file, locate
-from sim.scenario.schema import Rule, load_scenario
+from sim.scenario.schema import Rule
 from sim.scenario.yamlio import load_yaml
 from sim.workflows.loss import CalibrationTargets, LossWeights, load_calibration_targets, loss_components
 

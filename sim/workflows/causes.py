@@ -23,8 +23,9 @@ from sim.kernel.params import stack_params
 from sim.kernel.randomness import Draws, batch_draws, run_seed
 from sim.project import project_root
 from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import validate_data
 from sim.scenario.resolve import resolve
-from sim.scenario.schema import Scenario, validate_data
+from sim.scenario.schema import Scenario
 from sim.workflows.compare import bootstrap_diff
 
 ROOT = project_root()

@@ -15,7 +15,8 @@ from sim.kernel.actors import CLIENTS, N_CLIENTS, STANCES
 from sim.kernel.params import stack_params
 from sim.kernel.randomness import Draws, batch_draws, run_seed
 from sim.scenario.compile import compile_scenario
-from sim.scenario.schema import Scenario, load_scenario, scenario_hash
+from sim.scenario.loading import load_scenario, scenario_hash
+from sim.scenario.schema import Scenario
 from sim.workflows.fit import EVENT_TOLERANCE, Targets, event_years, load_targets
 from sim.workflows.outputs import atomic_folder, git_commit, write_csv, write_json
 

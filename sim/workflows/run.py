@@ -20,7 +20,8 @@ from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import stack_params
 from sim.kernel.randomness import batch_draws, run_seed
 from sim.scenario.compile import compile_scenario
-from sim.scenario.schema import Scenario, scenario_hash
+from sim.scenario.loading import scenario_hash
+from sim.scenario.schema import Scenario
 from sim.workflows.fit import Targets, acts_per_run, acts_report, load_targets, modal_quarterly, score
 from sim.workflows.outputs import atomic_folder, git_commit, summary_rows, trajectory_schema, trajectory_table, write_csv, write_json
 

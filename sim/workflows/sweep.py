@@ -38,8 +38,9 @@ from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import stack_params
 from sim.kernel.randomness import batch_draws, run_seed
 from sim.scenario.compile import compile_scenario
+from sim.scenario.loading import apply_set, resolve_data, validate_data
 from sim.scenario.resolve import load_spec_file, locate, resolve
-from sim.scenario.schema import Scenario, apply_set, resolve_data, validate_data
+from sim.scenario.schema import Scenario
 from sim.workflows.fit import event_years, load_targets
 
 

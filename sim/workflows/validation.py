@@ -136,7 +136,7 @@ def validate_model(spec_path: Path, out: Path, replicates: int = 400, maxiter: i
     # 4. Honest uncertainty.
     scores = proper_scores(history, replicates, seed=7)
     _plot_reliability(scores.pop("reliability"), out / "reliability.png")
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     beta = load_scenario(history).params.beta
     beta_bound = spec.parameters["beta"].bounds if "beta" in spec.parameters else None

@@ -19,7 +19,7 @@ import pytest
 from sim.errors import OmnibalanceError, ScenarioError
 from sim.face import dashboard as d
 from sim.kernel.actors import CLIENTS, STANCES
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 from tests.conftest import HISTORY, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.kernel.actors import CLIENTS, PATRONS
-from sim.scenario.schema import CLIENT_KINDS, EVENT_KINDS, FORBIDDEN_KINDS, PATRON_KINDS, Rule, Scenario, load_scenario
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import CLIENT_KINDS, EVENT_KINDS, FORBIDDEN_KINDS, PATRON_KINDS, Rule, Scenario
 from tests.conftest import ROOT, history_text_anywhere
 
 SCENARIOS = ROOT / "scenarios"

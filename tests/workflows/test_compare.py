@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sim.errors import ScenarioError
 from sim.kernel.params import ModelParams
 from sim.scenario.compile import compile_scenario
-from sim.scenario.schema import load_scenario, resolved_yaml
+from sim.scenario.loading import load_scenario, resolved_yaml
 from sim.workflows.compare import bootstrap_diff, compare
 from tests.conftest import HISTORY, ROOT
 
