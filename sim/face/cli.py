@@ -125,7 +125,7 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from sim.workflows.outputs import default_out
-    from sim.workflows.sweep import run_sweep
+    from sim.workflows.sweep.execute import run_sweep
 
     if args.resume and args.out is None:
         raise OmnibalanceError("--resume needs --out (the sweep folder to finish)")
@@ -139,15 +139,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from sim.workflows.sweep import analyze
+    from sim.workflows.sweep.analyze import analyze_sweep
 
-    r = analyze(args.sweep_dir, args.method)
+    r = analyze_sweep(args.sweep_dir, args.method)
     print(f"wrote {args.sweep_dir}/sensitivity.csv, sensitivity.png, scatter.png ({r['method']})")
     return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from sim.workflows.calibrate import calibrate
+    from sim.workflows.calibrate.run import calibrate
     from sim.workflows.outputs import default_out
 
     if args.resume and args.out is None:

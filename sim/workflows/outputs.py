@@ -105,6 +105,24 @@ def write_csv(path: Path, rows: list[dict[str, Any]], fieldnames: list[str] | No
     write_text(path, buf.getvalue())
 
 
+def write_parquet(path: Path, table: pa.Table | dict[str, Any]) -> None:
+    """Write a Parquet table atomically (a hidden temporary file in the same folder, then rename)."""
+    import time
+
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{time.time_ns()}.tmp")
+    pq.write_table(table if isinstance(table, pa.Table) else pa.table(table), tmp)
+    tmp.replace(path)
+
+
+def utc_now() -> str:
+    """The time now, UTC, ISO 8601 (for manifests)."""
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON atomically (temporary file, then rename)."""
     write_text(path, json.dumps(obj, indent=2, default=str) + "\n")

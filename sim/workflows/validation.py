@@ -17,9 +17,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sim.face.plots.calibration import plot_reliability
 from sim.kernel.actors import CLIENTS, STANCES, Rule
-from sim.workflows.calibrate import Problem, executor, load_spec, run_de
+from sim.workflows.calibrate.de import run_de
+from sim.workflows.calibrate.problem import Problem
+from sim.workflows.calibrate.spec import load_spec
 from sim.workflows.causes import MATERIAL, ROOT, common_draws, scenario_with, signatures, year_end_runs
+from sim.workflows.executors import executor
 from sim.workflows.fit import load_targets
 from sim.workflows.loss import load_calibration_targets
 
@@ -63,32 +67,6 @@ def proper_scores(history: Path, replicates: int, seed: int) -> dict[str, Any]:
     return {"log_score": float(np.mean(logs)), "brier": float(np.mean(briers)), "n": len(logs), "reliability": rel}
 
 
-def _plot_reliability(rel: list[tuple[float, float]], path: Path) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    p = np.array([r[0] for r in rel])
-    o = np.array([r[1] for r in rel])
-    bins = np.linspace(0, 1, 6)
-    idx = np.clip(np.digitize(p, bins) - 1, 0, 4)
-    fig = Figure(figsize=(4.5, 4.2))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfectly calibrated")
-    xs = [p[idx == b].mean() for b in range(5) if (idx == b).any()]
-    ys = [o[idx == b].mean() for b in range(5) if (idx == b).any()]
-    ns = [int((idx == b).sum()) for b in range(5) if (idx == b).any()]
-    ax.plot(xs, ys, marker="o", color="#c0392b", label="model")
-    for x, y, n in zip(xs, ys, ns, strict=True):
-        ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    ax.set_xlabel("predicted probability of a stance (year end)")
-    ax.set_ylabel("observed frequency (history)")
-    ax.set_title("Reliability on scored single-stance years", fontsize=9)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    tmp.replace(path)
 
 
 def validate_model(spec_path: Path, out: Path, replicates: int = 400, maxiter: int = 15, popsize: int = 6, workers: int | None = None,
@@ -135,7 +113,7 @@ def validate_model(spec_path: Path, out: Path, replicates: int = 400, maxiter: i
 
     # 4. Honest uncertainty.
     scores = proper_scores(history, replicates, seed=7)
-    _plot_reliability(scores.pop("reliability"), out / "reliability.png")
+    plot_reliability(scores.pop("reliability"), out / "reliability.png")
     from sim.scenario.loading import load_scenario
 
     beta = load_scenario(history).params.beta

@@ -12,7 +12,8 @@ import yaml
 
 from sim.errors import OmnibalanceError, ScenarioError
 from sim.kernel.actors import CLIENTS, Stance
-from sim.workflows.calibrate import calibrate, load_spec
+from sim.workflows.calibrate.run import calibrate
+from sim.workflows.calibrate.spec import load_spec
 from sim.workflows.loss import LossWeights, load_calibration_targets, loss_components
 from tests.conftest import HISTORY, ROOT
 

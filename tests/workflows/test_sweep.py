@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 from sim.errors import OmnibalanceError, ScenarioError
-from sim.workflows.sweep import analyze, load_sweep, read_sweep, run_sweep
+from sim.workflows.sweep.analyze import analyze_sweep as analyze
+from sim.workflows.sweep.execute import read_sweep, run_sweep
+from sim.workflows.sweep.spec import load_sweep
 from tests.conftest import HISTORY, ROOT
 
 DASK = Path(sys.executable).parent / "dask"

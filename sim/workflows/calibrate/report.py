@@ -1,107 +1,44 @@
-"""The calibration report: loss trace, marginals, pair plot, identifiability, predictive fan chart."""
+"""The calibration report: identifiability, a predictive fan chart, the figures and ``report.md``."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from sim.engines.ensemble import simulate
-from sim.kernel.actors import CLIENTS, N_CLIENTS, N_STANCES
+from sim.face.plots.calibration import plot_marginals, plot_pairs, plot_trace
+from sim.kernel.actors import CLIENTS, N_STANCES
 from sim.kernel.params import ModelParams, Theta, stack_params
-from sim.kernel.randomness import batch_draws, run_seed
+from sim.kernel.randomness import replicate_draws
+from sim.workflows.calibrate.problem import Problem
 from sim.workflows.fit import load_targets
+
+
+def identifiability(problem: Problem, samples: np.ndarray, weights: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Posterior (or final-population) spread relative to the prior's, per parameter.
+
+    A ratio below 0.5 means the data pin the parameter down ("identified"); above 0.8 they barely
+    move it from the prior ("not identified"). Computed in the optimiser's space, where the prior
+    is uniform with standard deviation ``(upper - lower) / sqrt(12)``.
+    """
+    w = np.full(len(samples), 1.0 / len(samples)) if weights is None else weights / weights.sum()
+    mean = (samples * w[:, None]).sum(axis=0)
+    sd = np.sqrt(((samples - mean) ** 2 * w[:, None]).sum(axis=0))
+    prior_sd = (problem.upper - problem.lower) / math.sqrt(12)
+    rows = []
+    for i, n in enumerate(problem.names):
+        ratio = float(sd[i] / prior_sd[i])
+        verdict = "identified" if ratio < 0.5 else ("not identified" if ratio > 0.8 else "weakly identified")
+        rows.append({"parameter": n, "sd_ratio": ratio, "verdict": verdict})
+    return rows
+
 
 PREDICTIVE_RUNS = 400
 
-
-def _save(fig: Figure, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", facecolor="white")
-    tmp.replace(path)
-
-
-def plot_trace(summary: dict[str, Any], path: Path) -> None:
-    fig = Figure(figsize=(6.5, 3.6))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    hist = summary["history"] or []
-    if summary["method"] == "de":
-        ax.plot([h["generation"] for h in hist], [h["best"] for h in hist], marker="o", ms=3)
-        ax.set_ylabel("best objective")
-        ax.set_xlabel("generation")
-        ax.set_title("Differential evolution: best objective per generation")
-    else:
-        gens = [h["generation"] for h in hist if "median_distance" in h]
-        ax.plot(gens, [h["median_distance"] for h in hist if "median_distance" in h], marker="o", label="median distance")
-        ax.plot(gens, [h["min_distance"] for h in hist if "min_distance" in h], marker="s", label="best distance")
-        tol = [(h["generation"], h["tolerance"]) for h in hist if np.isfinite(h["tolerance"])]
-        if tol:
-            ax.plot(*zip(*tol, strict=True), marker="^", label="tolerance")
-        ax.set_xlabel("generation")
-        ax.set_ylabel("objective")
-        ax.legend()
-        ax.set_title("ABC-SMC: tolerance and distances per generation")
-    ax.grid(alpha=0.3)
-    _save(fig, path)
-
-
-def plot_marginals(problem, samples: np.ndarray, weights: np.ndarray | None, best: np.ndarray, path: Path, label: str) -> None:
-    vals = problem.to_values(samples.T).T
-    d = problem.dim
-    cols = 4
-    rows = int(np.ceil(d / cols))
-    fig = Figure(figsize=(3.2 * cols, 2.4 * rows))
-    FigureCanvasAgg(fig)
-    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    lo, hi = problem.to_values(problem.lower), problem.to_values(problem.upper)
-    for i, ax in enumerate(axes):
-        if i >= d:
-            ax.axis("off")
-            continue
-        ax.hist(vals[:, i], bins=20, range=(lo[i], hi[i]), weights=weights, color="#5d6d7e", alpha=0.8)
-        ax.axvline(problem.to_values(best)[i], color="#c0392b", lw=1.5)
-        ax.set_xlim(lo[i], hi[i])
-        ax.set_title(problem.names[i], fontsize=9)
-        ax.set_yticks([])
-    fig.suptitle(f"{label} (x axis = prior bounds; red = best)", fontsize=10)
-    fig.tight_layout()
-    _save(fig, path)
-
-
-def plot_pairs(problem, samples: np.ndarray, weights: np.ndarray | None, path: Path) -> None:
-    vals = problem.to_values(samples.T).T
-    d = problem.dim
-    fig = Figure(figsize=(1.6 * d, 1.6 * d))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(d, d, squeeze=False)
-    size = 4 if weights is None else 40 * weights / weights.max()
-    for i in range(d):
-        for j in range(d):
-            ax = axes[i][j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == j:
-                ax.hist(vals[:, i], bins=15, weights=weights, color="#5d6d7e")
-            elif i > j:
-                ax.scatter(vals[:, j], vals[:, i], s=size, alpha=0.5, color="#2471a3", lw=0)
-            else:
-                ax.axis("off")
-                if len(vals) > 2:
-                    r = np.corrcoef(vals[:, j], vals[:, i])[0, 1]
-                    ax.text(0.5, 0.5, f"{r:+.2f}", ha="center", va="center", fontsize=9, color="#c0392b" if abs(r) > 0.5 else "black")
-            if j == 0:
-                ax.set_ylabel(problem.names[i], fontsize=7, rotation=0, ha="right")
-            if i == d - 1:
-                ax.set_xlabel(problem.names[j], fontsize=7, rotation=30, ha="right")
-    fig.suptitle("Pairs (lower: samples; upper: correlation)", fontsize=10)
-    _save(fig, path)
-
-
-def predictive(problem, samples: np.ndarray, weights: np.ndarray | None, best_x: np.ndarray, path: Path, title: str) -> dict[str, Any]:
+def predictive(problem: Problem, samples: np.ndarray, weights: np.ndarray | None, best_x: np.ndarray, path: Path, title: str) -> dict[str, Any]:
     """Posterior-predictive fan chart: each run draws a parameter set (ABC) or uses the best (DE)."""
     from sim.face.plots import plot_alignment
     from sim.workflows.run import KEY_SHOCKS
@@ -115,8 +52,7 @@ def predictive(problem, samples: np.ndarray, weights: np.ndarray | None, best_x:
     else:
         plist = [problem.params(best_x)] * PREDICTIVE_RUNS
     th: Theta = stack_params(plist)
-    seeds = np.array([run_seed(10_000 + problem.spec.seed, r) for r in range(PREDICTIVE_RUNS)])
-    res = simulate(exo, th, st["rule"], batch_draws(seeds, exo.n_steps, N_CLIENTS), full=False)
+    res = simulate(exo, th, st["rule"], replicate_draws(10_000 + problem.spec.seed, PREDICTIVE_RUNS, exo.n_steps), full=False)
     shares = np.stack([(res.stance == s).mean(axis=0) for s in range(N_STANCES)], axis=-1)
     status = np.stack([(res.status == s).mean(axis=0) for s in range(3)], axis=-1)
     cal = scn.calendar
@@ -129,12 +65,10 @@ def predictive(problem, samples: np.ndarray, weights: np.ndarray | None, best_x:
     plot_alignment(time, shares, status, list(CLIENTS), tg, ev, ks, path, title=title)
     return {"runs": PREDICTIVE_RUNS}
 
-
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
-
-def write_report(out: Path, problem, summary: dict[str, Any], result: dict[str, Any], best: ModelParams, samples, weights) -> None:
+def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: dict[str, Any], best: ModelParams, samples, weights) -> None:
     method = summary["method"]
     plot_trace(summary, out / "trace.png")
     label = "ABC-SMC posterior" if method == "abc" else "Final differential-evolution population"

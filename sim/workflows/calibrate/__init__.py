@@ -1,0 +1,10 @@
+"""Calibration: differential evolution for a best fit, ABC-SMC for a posterior, and a report.
+
+``omnibalance calibrate SPEC.yaml`` reads a spec (:mod:`~sim.workflows.calibrate.spec`) naming the
+parameters (dotted paths into :class:`~sim.kernel.params.ModelParams`), their bounds and priors,
+the replicates per evaluation and the budget. The objective (:mod:`~sim.workflows.calibrate.problem`)
+runs the same replicates for every parameter set (common random numbers), so it is a deterministic
+function of the parameters; many parameter sets run in one ensemble batch. The optimisers are in
+:mod:`~sim.workflows.calibrate.de` and :mod:`~sim.workflows.calibrate.abc`, the command in
+:mod:`~sim.workflows.calibrate.run` and its report in :mod:`~sim.workflows.calibrate.report`.
+"""
