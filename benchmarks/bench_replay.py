@@ -62,12 +62,11 @@ def large_run(n: int) -> dict:
 import json, resource, sys, time, tempfile
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
-from sim.workflows.run import run_scenario
-from sim.scenario.loading import load_scenario
-scn = load_scenario({str(HISTORY)!r})
+import sim
+scn = sim.load_scenario({str(HISTORY)!r})
 out = Path(tempfile.mkdtemp()) / "run"
 t0 = time.perf_counter()
-run_scenario(scn, {str(HISTORY)!r}, out, replicates={n}, progress=False, plot=False)
+sim.run(scn, {n}, out=out, plot=False, source={str(HISTORY)!r})
 wall = time.perf_counter() - t0
 size = (out / "trajectories.parquet").stat().st_size
 print(json.dumps({{"runs": {n}, "wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "parquet_mb": size / 2**20}}))

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from sim.face.dashboard import serve
+    from sim.face.dashboard.server import serve
 
     return serve(args.scenario, args.port)
 
@@ -124,17 +124,15 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.workflows.outputs import default_out
-    from sim.workflows.sweep.execute import run_sweep
+    from sim.api import sweep
 
     if args.resume and args.out is None:
         raise OmnibalanceError("--resume needs --out (the sweep folder to finish)")
     if args.scheduler and args.executor != "dask":
         raise OmnibalanceError("--scheduler goes with --executor dask")
-    out = args.out or default_out("sweep")
-    r = run_sweep(args.spec, out, executor=args.executor, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                  chunk_size=args.chunk_size, trajectories=args.trajectories, progress=not args.quiet)
-    print(f"wrote {out}/ ({r['n_runs']} runs in {r['n_chunks']} chunks; {r['ran_chunks']} run now) in {r['seconds']:.1f} s")
+    r = sweep(args.spec, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+              chunk_size=args.chunk_size, trajectories=args.trajectories, progress=not args.quiet)
+    print(f"wrote {r.out}/ ({r.n_runs} runs in {r.n_chunks} chunks; {r.ran_chunks} run now) in {r.seconds:.1f} s")
     return 0
 
 
@@ -162,17 +160,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.scenario.loading import load_scenario
+    from sim.api import load_scenario, run
     from sim.workflows.outputs import default_out
-    from sim.workflows.run import run_scenario
 
     scn = load_scenario(args.scenario, args.sets)
     out = args.out or default_out(scn.name)
-    summary = run_scenario(
-        scn, args.scenario, out, replicates=args.replicates, seed=args.seed, engine=args.engine, progress=not args.quiet, plot=not args.no_plot
-    )
-    fit = summary.fit
-    print(f"wrote {out}/ ({', '.join(summary.files)}) in {summary.seconds:.1f} s")
+    result = run(scn, args.replicates, args.seed, args.engine, out=out, progress=not args.quiet, plot=not args.no_plot, source=args.scenario)
+    fit = result.fit
+    print(f"wrote {out}/ ({', '.join(sorted(p.name for p in Path(out).iterdir()))}) in {result.seconds:.1f} s")
     for actor, rate in fit["hit_rate"].items():
         print(f"  {actor}: year-end modal stance accepted in {rate:.0%} of scored years")
     for ev in fit["events"]:
@@ -212,11 +207,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.workflows.compare import compare
+    from sim.api import compare
     from sim.workflows.outputs import default_out
 
     out = args.out or default_out("compare")
-    result = compare(args.base, args.alternatives, out, replicates=args.replicates, seed=args.seed, progress=not args.quiet)
+    result = compare(args.base, *args.alternatives, replicates=args.replicates, seed=args.seed, out=out, progress=not args.quiet)
     print(f"wrote {out}/ (compare.csv, events.csv, compare.png, compare.md, manifest.json)")
     print(f"  report: {out / 'compare.md'}")
     return 0 if result else 1

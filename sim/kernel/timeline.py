@@ -54,6 +54,10 @@ class Calendar:
         """Quarter (1-4) of each step."""
         return (self.first + np.arange(self.n_steps)) % 4 + 1
 
+    def decimal_years(self) -> np.ndarray:
+        """Each step as a decimal year (1991.75 for 1991Q4), the x axis of the time charts."""
+        return self.years() + (self.quarters() - 1) / 4.0
+
     def dates(self) -> list[dt.date]:
         """First day of each step's quarter."""
         return [dt.date(int(y), 3 * (int(q) - 1) + 1, 1) for y, q in zip(self.years(), self.quarters(), strict=True)]
@@ -64,3 +68,8 @@ class Calendar:
         years = np.unique(ys)
         steps = np.array([np.flatnonzero(ys == y)[-1] for y in years])
         return years, steps
+
+
+def decimal_date(date: dt.date) -> float:
+    """A date as a decimal year (day of the year over 365.25), where a chart marks it."""
+    return date.year + (date.timetuple().tm_yday - 1) / 365.25

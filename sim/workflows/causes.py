@@ -17,16 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from sim.engines.ensemble import simulate
-from sim.kernel.actors import CLIENTS, N_CLIENTS, Rule, Stance
+from sim.kernel.actors import CLIENTS, Rule, Stance
 from sim.kernel.params import stack_params
-from sim.kernel.randomness import Draws, batch_draws, run_seed
+from sim.kernel.randomness import Draws, replicate_draws
 from sim.project import project_root
 from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import validate_data
 from sim.scenario.resolve import resolve
 from sim.scenario.schema import Scenario
 from sim.workflows.compare import bootstrap_diff
+from sim.workflows.run import simulate_runs
 
 ROOT = project_root()
 
@@ -111,14 +111,14 @@ def year_end_runs(scn: Scenario, draws: Draws) -> dict[str, np.ndarray]:
     (and the quarterly stances and memberships)."""
     exo = compile_scenario(scn)
     years, steps = scn.calendar.year_end_steps()
-    res = simulate(exo, stack_params([scn.params]), scn.rule, draws, full=False, probs_steps=steps)
-    return {"stance": res.stance[:, steps], "bloc": res.member[:, steps][..., exo.bloc].any(axis=-1), "probs": np.asarray(res.probs), "years": years,
+    res = simulate_runs(scn, draws, exo, probs_steps=steps)
+    return {"stance": res.stance[:, steps], "bloc": exo.in_bloc(res.member[:, steps]), "probs": np.asarray(res.probs), "years": years,
             "exo": exo, "quarterly": res.stance, "member": res.member}
 
 
 def common_draws(replicates: int, seed: int, n_steps: int = 101) -> Draws:
     """The draws every counterfactual of a test shares (common random numbers)."""
-    return batch_draws(np.array([run_seed(seed, r) for r in range(replicates)]), n_steps, N_CLIENTS)
+    return replicate_draws(seed, replicates, n_steps)
 
 
 def turn_share(run: dict[str, np.ndarray], turn: Turn) -> np.ndarray:

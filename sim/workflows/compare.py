@@ -3,22 +3,21 @@ bootstrap intervals, event probabilities, a fan chart and a readable report."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sim import __version__
-from sim.engines.ensemble import simulate
+from sim.errors import ScenarioError
 from sim.kernel.actors import CLIENTS, N_CLIENTS, STANCES
-from sim.kernel.params import stack_params
-from sim.kernel.randomness import Draws, batch_draws, run_seed
-from sim.scenario.compile import compile_scenario
+from sim.kernel.randomness import replicate_draws
 from sim.scenario.loading import load_scenario, scenario_hash
 from sim.scenario.schema import Scenario
 from sim.workflows.fit import EVENT_TOLERANCE, Targets, event_years, load_targets
-from sim.workflows.outputs import atomic_folder, git_commit, write_csv, write_json
+from sim.workflows.outputs import atomic_folder, git_commit, utc_now, write_csv, write_json, write_text
+from sim.workflows.run import year_ends
 
 #: Bootstrap resamples for the intervals.
 N_BOOT = 1000
@@ -29,24 +28,10 @@ class ScenarioRuns:
     """Year-end outcomes of one scenario's replicates."""
 
     name: str
-    path: Path
+    path: Path | None
     scenario: Scenario
     stance: np.ndarray  # [R, Y, C] int8 year-end stance
     bloc: np.ndarray  # [R, Y, C] bool year-end membership of Russia's military bloc
-
-
-def run_year_ends(scn: Scenario, draws: Draws, chunk: int = 5000) -> tuple[np.ndarray, np.ndarray]:
-    """Year-end stances and Russian-bloc membership of ``len(draws)`` runs."""
-    exo = compile_scenario(scn)
-    _, steps = scn.calendar.year_end_steps()
-    th = stack_params([scn.params])
-    stance, bloc = [], []
-    for lo in range(0, len(draws), chunk):
-        u = draws.take(slice(lo, lo + chunk))
-        res = simulate(exo, th, scn.rule, u, full=False)
-        stance.append(res.stance[:, steps])
-        bloc.append(res.member[:, steps][..., exo.bloc].any(axis=-1))
-    return np.concatenate(stance), np.concatenate(bloc)
 
 
 def bootstrap_diff(alt: np.ndarray, base: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> tuple[np.ndarray, np.ndarray]:
@@ -67,42 +52,64 @@ def _onehot(stance: np.ndarray) -> np.ndarray:
     return (stance[..., None] == np.arange(len(STANCES))).astype(np.int8)
 
 
-def compare(
-    base: Path,
-    alternatives: list[Path],
-    out: Path,
-    replicates: int = 500,
-    seed: int | None = None,
-    progress: bool = True,
-    targets: Targets | None = None,
-) -> dict:
-    """Run BASE and each ALT with the same seeds and write the comparison into ``out`` (atomically).
+@dataclass
+class Comparison:
+    """Several scenarios run with common random numbers, and how each differs from the first.
 
-    Returns:
-        The headline effects (also in ``compare.md``).
+    Attributes:
+        names: Unique scenario names, the base first.
+        runs: Each scenario's year-end outcomes.
+        years: ``[Y]`` the years compared (year ends).
+        root_seed: Replicate ``r`` of every scenario used ``run_seed(root_seed, r)``.
+        rows: ``compare.csv``: per scenario, actor, year and stance, the share and its difference from the base with a 95% interval.
+        events: ``events.csv``: per scenario and historical realignment, its probability and timing.
+        effects: Per alternative, ``(name, diff, lo, hi)`` arrays ``[Y, C, S]``.
+        started, finished: UTC times (ISO 8601).
+    """
+
+    names: list[str]
+    runs: list[ScenarioRuns]
+    years: np.ndarray
+    root_seed: int
+    rows: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    effects: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]
+    started: str
+    finished: str
+
+    @property
+    def replicates(self) -> int:
+        return int(self.runs[0].stance.shape[0])
+
+    def report(self) -> str:
+        """``compare.md``: the clearest effects per client and the realignment events, as Markdown."""
+        return _report(self.names, self.runs, self.effects, self.events, self.years, self.replicates, self.root_seed)
+
+
+def run_comparison(scenarios: list[Scenario], paths: list[Path | None] | None = None, replicates: int = 500, seed: int | None = None,
+                   progress: bool = False, targets: Targets | None = None) -> Comparison:
+    """Run every scenario with the same seeds (the first is the base) and compare them.
+
+    Raises:
+        ScenarioError: if a scenario runs over another calendar than the base.
     """
     from tqdm import tqdm
 
-    started = dt.datetime.now(dt.UTC)
-    paths = [base, *alternatives]
-    scenarios = [load_scenario(p) for p in paths]  # every file validated before any run
+    started = utc_now()
+    paths = paths or [None] * len(scenarios)
     names = _unique([s.name for s in scenarios])
     targets = targets or load_targets()
     root = scenarios[0].seed if seed is None else seed
-    seeds = np.array([run_seed(root, r) for r in range(replicates)])
     cal = scenarios[0].calendar
     for s, p in zip(scenarios[1:], paths[1:], strict=True):
         if s.calendar != cal:
-            from sim.errors import ScenarioError
-
             raise ScenarioError(p, f"runs {s.start}-{s.end}, but BASE runs {cal.start}-{cal.end}; common random numbers need one calendar", field="start")
     years, _ = cal.year_end_steps()
-    draws = batch_draws(seeds, cal.n_steps, N_CLIENTS)
+    draws = replicate_draws(root, replicates, cal.n_steps)
     runs: list[ScenarioRuns] = []
     for name, p, scn in tqdm(list(zip(names, paths, scenarios, strict=True)), desc="scenarios", unit="scn", disable=not progress, leave=False):
-        st, bloc = run_year_ends(scn, draws)
+        st, bloc = year_ends(scn, draws)
         runs.append(ScenarioRuns(name, p, scn, st, bloc))
-
     rng = np.random.default_rng(np.random.SeedSequence(root, spawn_key=(2**31 - 1,)))
     base_oh = _onehot(runs[0].stance)  # [R, Y, C, S]
     rows, effects = [], []
@@ -138,25 +145,45 @@ def compare(
                 "within_1y_of_history": round(float((made & (np.abs(yrs - ev.year) <= EVENT_TOLERANCE)).mean()), 4),
             })
 
-    with atomic_folder(out) as tmp:
-        write_csv(tmp / "compare.csv", rows)
-        write_csv(tmp / "events.csv", ev_rows)
-        from sim.face.plots import plot_compare
+    return Comparison(names, runs, years, root, rows, ev_rows, effects, started, utc_now())
 
+
+def write_comparison(comp: Comparison, out: Path) -> None:
+    """Write ``compare.csv``, ``events.csv``, ``compare.png``, ``compare.md`` and ``manifest.json`` into ``out`` (atomically)."""
+    from sim.face.plots import plot_compare
+
+    effects, years = comp.effects, comp.years
+    with atomic_folder(out) as tmp:
+        write_csv(tmp / "compare.csv", comp.rows)
+        write_csv(tmp / "events.csv", comp.events)
         plot_compare(years, [e[0] for e in effects], np.stack([e[1] for e in effects]) if effects else np.zeros((0, len(years), N_CLIENTS, len(STANCES))),
                      np.stack([e[2] for e in effects]) if effects else None, np.stack([e[3] for e in effects]) if effects else None,
-                     list(CLIENTS), tmp / "compare.png", title=f"Difference from {names[0]} (year-end share of runs, 95% bootstrap interval), {replicates} common-seed replicates")
-        report = _report(names, runs, effects, ev_rows, years, replicates, root)
-        (tmp / "compare.md").write_text(report, encoding="utf-8")
+                     list(CLIENTS), tmp / "compare.png",
+                     title=f"Difference from {comp.names[0]} (year-end share of runs, 95% bootstrap interval), {comp.replicates} common-seed replicates")
+        write_text(tmp / "compare.md", comp.report())
+        source = [str(Path(r.path).resolve()) if r.path is not None else r.name for r in comp.runs]
         write_json(tmp / "manifest.json", {
-            "base": str(Path(base).resolve()), "alternatives": [str(Path(p).resolve()) for p in alternatives],
-            "scenario_sha256": {n: scenario_hash(r.scenario) for n, r in zip(names, runs, strict=True)},
-            "replicates": replicates, "root_seed": root, "bootstrap_resamples": N_BOOT,
+            "base": source[0], "alternatives": source[1:],
+            "scenario_sha256": {r.name: scenario_hash(r.scenario) for r in comp.runs},
+            "replicates": comp.replicates, "root_seed": comp.root_seed, "bootstrap_resamples": N_BOOT,
             "common_random_numbers": "replicate r of every scenario uses seed sim.kernel.randomness.run_seed(root_seed, r)",
             "package_version": __version__, "git_commit": git_commit(),
-            "started": started.isoformat(), "finished": dt.datetime.now(dt.UTC).isoformat(),
+            "started": comp.started, "finished": comp.finished,
         })
-    return {"effects": effects, "events": ev_rows, "names": names}
+
+
+def compare(base: Path, alternatives: list[Path], out: Path, replicates: int = 500, seed: int | None = None, progress: bool = True,
+            targets: Targets | None = None) -> dict[str, Any]:
+    """``omnibalance compare``: run BASE and each ALT with the same seeds and write the comparison into ``out``.
+
+    Returns:
+        The headline effects (also in ``compare.md``).
+    """
+    paths = [base, *alternatives]
+    scenarios = [load_scenario(p) for p in paths]  # every file validated before any run
+    comp = run_comparison(scenarios, paths, replicates, seed, progress, targets)
+    write_comparison(comp, out)
+    return {"effects": comp.effects, "events": comp.events, "names": comp.names}
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,29 @@ def trajectory_table(result: RunResult, exo: Exogenous, calendar: Calendar, repl
         data[k] = result.closeness[k].reshape(n).astype(np.float32)
     data["alliance_status"] = _dict_column(result.status.reshape(n), ALLIANCE_STATUS)
     return pa.table(data, schema=trajectory_schema(exo, keys))
+
+
+@contextlib.contextmanager
+def trajectory_writer(path: Path, exo: Exogenous, calendar: Calendar) -> Iterator[Callable[[np.ndarray, np.ndarray, RunResult], None]]:
+    """Stream chunks of runs into one ``trajectories.parquet``: yields ``write(replicates, seeds, result)``.
+
+    The file is opened with the first chunk (its closeness columns fix the schema) and closed on exit.
+    """
+    import pyarrow.parquet as pq
+
+    writer: list[pq.ParquetWriter] = []
+
+    def write(replicates: np.ndarray, seeds: np.ndarray, result: RunResult) -> None:
+        table = trajectory_table(result, exo, calendar, replicates, seeds)
+        if not writer:
+            writer.append(pq.ParquetWriter(path, trajectory_schema(exo, sorted(result.closeness)), compression="zstd"))
+        writer[0].write_table(table)
+
+    try:
+        yield write
+    finally:
+        if writer:
+            writer[0].close()
 
 
 def git_commit() -> str | None:

@@ -191,7 +191,7 @@ def _render_page():
     _needs_solara()
     import solara
 
-    import sim.face.app as app
+    import sim.face.dashboard.app as app
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -37,6 +37,8 @@ from sim.face.plots.marks import (
 )
 from sim.kernel.actors import STANCES
 
+#: How the alignment figure (and the counterfactual one) are saved as PNG.
+SAVE_OPTIONS = {"dpi": _DPI, "bbox_inches": "tight", "pad_inches": 0.15, "facecolor": "white"}
 _STATUSES = 3  # alliance status with Russia: none, true, paper
 _PAPER = 2
 
@@ -56,7 +58,7 @@ def plot_alignment(
     created if missing). The arguments are :func:`alignment_figure`'s.
     """
     fig = alignment_figure(time, shares, status_shares, clients, targets, events, key_shocks, title, band)
-    save_png(fig, path, dpi=_DPI, bbox_inches="tight", pad_inches=0.15, facecolor="white")
+    save_png(fig, path, **SAVE_OPTIONS)
 
 
 def alignment_figure(

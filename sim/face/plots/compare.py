@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from sim.face.palette import STANCE_COLORS
+from sim.face.plots.alignment import SAVE_OPTIONS
 from sim.face.plots.figure import new_figure, save_png
 
 
@@ -62,4 +63,4 @@ def plot_compare(
     if title:
         fig.suptitle(title, y=0.999, fontsize=11)
     fig.subplots_adjust(top=0.9 - 0.02 * ((len(names) - 1) // 4), hspace=0.15, wspace=0.08)
-    save_png(fig, path, dpi=120, bbox_inches="tight", pad_inches=0.15, facecolor="white")
+    save_png(fig, path, **SAVE_OPTIONS)

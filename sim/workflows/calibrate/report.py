@@ -41,7 +41,7 @@ PREDICTIVE_RUNS = 400
 def predictive(problem: Problem, samples: np.ndarray, weights: np.ndarray | None, best_x: np.ndarray, path: Path, title: str) -> dict[str, Any]:
     """Posterior-predictive fan chart: each run draws a parameter set (ABC) or uses the best (DE)."""
     from sim.face.plots import plot_alignment
-    from sim.workflows.run import KEY_SHOCKS
+    from sim.workflows.run import alignment_marks, category_shares
 
     st = problem._setup()
     scn, exo = st["scenario"], st["exo"]
@@ -53,16 +53,8 @@ def predictive(problem: Problem, samples: np.ndarray, weights: np.ndarray | None
         plist = [problem.params(best_x)] * PREDICTIVE_RUNS
     th: Theta = stack_params(plist)
     res = simulate(exo, th, st["rule"], replicate_draws(10_000 + problem.spec.seed, PREDICTIVE_RUNS, exo.n_steps), full=False)
-    shares = np.stack([(res.stance == s).mean(axis=0) for s in range(N_STANCES)], axis=-1)
-    status = np.stack([(res.status == s).mean(axis=0) for s in range(3)], axis=-1)
-    cal = scn.calendar
-    time = cal.years() + (cal.quarters() - 1) / 4.0
-    targets = load_targets()
-    tg = [{"actor": s.actor, "year_from": s.year_from, "year_to": s.year_to, "accepted": [["RUS", "WEST", "CHN", "NONALIGNED"][k] for k in s.accepted],
-           "scored": "yes" if s.scored else "transition"} for s in targets.spans]
-    ev = [{"actor": e.actor, "time": e.date.year + (e.date.month - 1) / 12, "label": e.label.split(";")[0][:40]} for e in targets.events]
-    ks = [{"time": s.date.year + (s.date.month - 1) / 12, "label": KEY_SHOCKS[s.id]} for s in scn.shocks if s.id in KEY_SHOCKS]
-    plot_alignment(time, shares, status, list(CLIENTS), tg, ev, ks, path, title=title)
+    shares, status = category_shares(res.stance, N_STANCES), category_shares(res.status, 3)
+    plot_alignment(scn.calendar.decimal_years(), shares, status, list(CLIENTS), *alignment_marks(scn, load_targets()), path, title=title)
     return {"runs": PREDICTIVE_RUNS}
 
 def _fmt(x: float) -> str:

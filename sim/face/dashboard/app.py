@@ -1,11 +1,11 @@
 """The student dashboard page: Solara, built around Mesa's ``SolaraViz``.
 
-Serve it with ``omnibalance dashboard`` (or ``python -m sim.face.dashboard``; ``solara run sim.face.app``
+Serve it with ``omnibalance dashboard`` (or ``python -m sim.face.dashboard``; ``solara run sim.face.dashboard.app``
 works too). The page has two parts:
 
 * the **ensemble views** (stance shares over time, a tile map of the chosen year, de jure vs de
   facto alliances, the fit to history), recomputed from the controls in the sidebar by
-  :func:`sim.face.dashboard.run_replicates` on the vectorised ensemble runner;
+  :func:`sim.face.dashboard.run_replicates` (a cached :func:`sim.run`) on the vectorised ensemble runner;
 * a **single Mesa run** stepped quarter by quarter with ``SolaraViz``'s own controls (Reset, Play,
   Step), using the same scenario and settings: replicate ``r`` of the Mesa model equals replicate
   ``r`` of the ensemble (same seed, same numbers).
