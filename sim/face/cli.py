@@ -1,43 +1,35 @@
-"""The ``omnibalance`` command line: ``run``, ``compare`` and ``validate`` (``python -m sim`` too)."""
+"""The ``omnibalance`` command line (also ``python -m sim``): ``run``, ``compare``, ``sweep``, ``analyze``, ``calibrate``,
+``validate-model``, ``validate`` and ``dashboard``. Runs go through :mod:`sim.api`, the same functions Python users call."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sim import __version__
 from sim.errors import OmnibalanceError
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
+def _integer(expected: str, ok: Callable[[int], bool], bound: str) -> Callable[[str], int]:
+    """An argparse type: a whole number (``expected``) for which ``ok`` holds (else: "must be ``bound``")."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got '{text}'") from None
+        if not ok(n):
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {n}")
+        return n
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got '{text}'") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be non-negative, got {n}")
-    return n
-
-
-def _port(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got '{text}'") from None
-    if not 0 <= n <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {n}")
-    return n
+_positive = _integer("a whole number", lambda n: n >= 1, "at least 1")
+_seed = _integer("a non-negative whole number", lambda n: n >= 0, "non-negative")
+_port = _integer("a port number", lambda n: 0 <= n <= 65535, "between 0 and 65535")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,27 +212,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code: 0 ok, 2 bad input, 130 interrupted."""
     args = build_parser().parse_args(argv)
+    commands = {
+        "run": _cmd_run, "validate": _cmd_validate, "compare": _cmd_compare, "calibrate": _cmd_calibrate, "dashboard": _cmd_dashboard,
+        "validate-model": _cmd_validate_model, "sweep": _cmd_sweep, "analyze": _cmd_analyze,
+    }
     try:
-        if args.command == "run":
-            return _cmd_run(args)
-        if args.command == "validate":
-            return _cmd_validate(args)
-        if args.command == "compare":
-            return _cmd_compare(args)
-        if args.command == "calibrate":
-            return _cmd_calibrate(args)
-        if args.command == "dashboard":
-            return _cmd_dashboard(args)
-        if args.command == "validate-model":
-            return _cmd_validate_model(args)
-        if args.command == "sweep":
-            return _cmd_sweep(args)
-        if args.command == "analyze":
-            return _cmd_analyze(args)
+        return commands[args.command](args)
     except OmnibalanceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: no output folder was left half-written", file=sys.stderr)
         return 130
-    return 1

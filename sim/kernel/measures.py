@@ -12,7 +12,7 @@ from sim.kernel.offers import Offers
 
 def alliance_status(member: np.ndarray, stance: np.ndarray, exo: Exogenous) -> np.ndarray:
     """``[b, C]`` int: 0 none, 1 true, 2 paper (``AllianceStatus``) for Russia's military alliance."""
-    in_bloc = member[..., exo.bloc].any(axis=-1)
+    in_bloc = exo.in_bloc(member)
     aligned = stance == Stance.RUS
     return np.where(in_bloc, np.where(aligned, 1, 2), 0).astype(np.int8)
 

@@ -151,7 +151,7 @@ def loss_components(
     """
     years, ye = cal.year_end_steps()
     stance = stance_q[:, ye]
-    bloc = member_q[:, ye][..., exo.bloc].any(axis=-1)
+    bloc = exo.in_bloc(member_q[:, ye])
     in_window = np.ones(len(years), dtype=bool)
     if tg.until is not None:
         in_window &= years <= tg.until

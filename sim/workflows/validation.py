@@ -9,7 +9,6 @@ model disagrees with is reported as such.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from sim.workflows.causes import MATERIAL, ROOT, common_draws, scenario_with, si
 from sim.workflows.executors import executor
 from sim.workflows.fit import load_targets
 from sim.workflows.loss import load_calibration_targets
+from sim.workflows.run import category_shares, replay
 
 #: Each omnibalancing mechanism, and the parameter values that switch it off.
 ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -73,13 +73,13 @@ def validate_model(spec_path: Path, out: Path, replicates: int = 400, maxiter: i
                    progress: bool = True) -> dict[str, Any]:
     """Run every part of the validation and write ``report.md``, ``validation.json`` and plots into ``out``."""
     from sim.errors import OmnibalanceError
-    from sim.workflows.outputs import write_json, write_text
+    from sim.workflows.outputs import utc_now, write_json, write_text
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise OmnibalanceError(f"{out}: output folder exists and is not empty; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    t0 = dt.datetime.now(dt.UTC)
+    started = utc_now()
     spec, history = load_spec(spec_path)
     spec.de.maxiter, spec.de.popsize = maxiter, popsize
     targets = load_calibration_targets()
@@ -129,7 +129,7 @@ def validate_model(spec_path: Path, out: Path, replicates: int = 400, maxiter: i
     result = {"ablations": abl, "signatures": {"omnibalancing": sig_omni, "balance_of_threat": sig_bot}, "scores": scores, "seeds": seeds,
               "beta": beta, "beta_bounds": beta_bound, "out_of_window": oow and {"in_window": oow["in_window"], "out_of_window": oow["out_of_window"]},
               "replicates": replicates, "budget": {"maxiter": maxiter, "popsize": popsize, "replicates_per_evaluation": spec.replicates},
-              "started": t0.isoformat(), "finished": dt.datetime.now(dt.UTC).isoformat()}
+              "started": started, "finished": utc_now()}
     write_json(out / "validation.json", result)
     write_text(out / "report.md", _report(result, spec_path))
     return result
@@ -141,26 +141,14 @@ CHECK_SEEDS = (20050513, 11, 2024)
 
 def seed_check(history: Path, replicates: int = 200, seeds: tuple[int, ...] = CHECK_SEEDS) -> list[dict[str, Any]]:
     """The shipped model's fit, event timing, dated acts and switches under several root seeds."""
-    from sim.workflows.fit import acts_per_run, acts_report, modal_quarterly, score
-
     scn = scenario_with(history)
-    tg = load_targets()
-    cal = scn.calendar
+    uzb = CLIENTS.index("UZB")
     out = []
     for seed in seeds:
-        run = year_end_runs(scn, common_draws(replicates, seed))
-        exo, q = run["exo"], run["quarterly"]
-        member = run["member"]
-        fit = score(run["stance"], run["bloc"], run["years"], tg)
-        counts = np.stack([(q == k).sum(axis=0) for k in range(len(STANCES))], axis=-1)
-        modal_stance, modal_member = modal_quarterly(counts, member.mean(axis=0))
-        acts = acts_report(tg.acts, acts_per_run(tg.acts, cal, q, member, exo.instrument_ids), acts_per_run(tg.acts, cal, modal_stance, modal_member, exo.instrument_ids)[0], cal)
-        uzb = CLIENTS.index("UZB")
-        ye = run["stance"][:, :, uzb]
-        share = np.stack([(ye == k).mean(axis=0) for k in range(len(STANCES))], axis=-1).max(axis=-1)
-        out.append({"seed": seed, "replicates": replicates, "hit_rate": fit["hit_rate"], "events": fit["events"], "acts": acts,
-                    "switches_UZB": float((q[:, 1:, uzb] != q[:, :-1, uzb]).sum(axis=1).mean()),
-                    "uzb_years_modal_share_below_0.9": int((share < 0.9).sum())})
+        rep = replay(scn, replicates, seed, engine="ensemble", full=False)
+        share = category_shares(rep.year_end[:, :, uzb], len(STANCES)).max(axis=-1)
+        out.append({"seed": seed, "replicates": replicates, "hit_rate": rep.fit["hit_rate"], "events": rep.fit["events"], "acts": rep.fit["acts"],
+                    "switches_UZB": rep.fit["switches_per_run"]["UZB"], "uzb_years_modal_share_below_0.9": int((share < 0.9).sum())})
     return out
 
 

@@ -42,18 +42,8 @@ SAVE_OPTIONS = {"dpi": _DPI, "bbox_inches": "tight", "pad_inches": 0.15, "faceco
 _STATUSES = 3  # alliance status with Russia: none, true, paper
 _PAPER = 2
 
-def plot_alignment(
-    time: np.ndarray,
-    shares: np.ndarray,
-    status_shares: np.ndarray,
-    clients: Sequence[str],
-    targets: Sequence[dict],
-    events: Sequence[dict],
-    key_shocks: Sequence[dict],
-    path: str | Path,
-    title: str = "",
-    band: np.ndarray | None = None,
-) -> None:
+def plot_alignment(time: np.ndarray, shares: np.ndarray, status_shares: np.ndarray, clients: Sequence[str], targets: Sequence[dict], events: Sequence[dict],
+                   key_shocks: Sequence[dict], path: str | Path, title: str = "", band: np.ndarray | None = None) -> None:
     """Draw :func:`alignment_figure` and save it as a PNG at ``path`` (atomically; the parent folder is
     created if missing). The arguments are :func:`alignment_figure`'s.
     """

@@ -24,7 +24,7 @@ from sim.kernel.randomness import batch_draws, run_seed
 from sim.scenario.compile import compile_scenario
 from sim.workflows import executors
 from sim.workflows.fit import event_years, load_targets
-from sim.workflows.outputs import git_commit, trajectory_table, write_json, write_parquet
+from sim.workflows.outputs import git_commit, trajectory_table, utc_now, write_json, write_parquet
 from sim.workflows.sweep.spec import SweepPlan, load_sweep, scenario_for
 
 
@@ -72,7 +72,7 @@ def outcome_table(plan: SweepPlan, stance, member, exo, scn, point_idx, rep, see
             cols[f"share_{actor}_{st}"] = (stance[:, :, c] == s).mean(axis=1)
     years, steps = scn.calendar.year_end_steps()
     targets = load_targets()
-    bloc = member[:, steps][..., exo.bloc].any(axis=-1)
+    bloc = exo.in_bloc(member[:, steps])
     for ev in targets.events:
         c = CLIENTS.index(ev.actor)
         yrs = event_years(ev, targets, stance[:, steps, c], bloc[:, :, c], years)
@@ -122,7 +122,7 @@ def run_sweep(
             "scenario": str(plan.scenario_path), "design_points": [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in p.items()} for p in plan.points],
             "n_points": len(plan.points), "replicates": plan.spec.replicates, "n_runs": plan.n_runs, "chunk_size": chunk_size,
             "seeds": "replicate r of every point uses sim.kernel.randomness.run_seed(seed, r)", "package_version": __version__,
-            "git_commit": git_commit(), "started": dt.datetime.now(dt.UTC).isoformat(),
+            "git_commit": git_commit(), "started": utc_now(),
         })
     n_chunks = math.ceil(plan.n_runs / chunk_size)
     todo = [k for k in range(n_chunks) if not chunk_path(out, k).exists()]
