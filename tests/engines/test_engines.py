@@ -1,4 +1,4 @@
-"""The Mesa model and the ensemble runner give the same trajectories; the runs' random numbers (sim/randomness.py)."""
+"""The Mesa model and the ensemble runner give the same trajectories; the runs' random numbers (sim/kernel/randomness.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the alignment figure (sim/plots.py): it renders, is a readable PNG of a sensible size."""
+"""Tests of the alignment figure (sim/face/plots/alignment.py): it renders, is a readable PNG of a sensible size."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the decision rules (sim/decision.py) and the de jure layer (sim/dynamics.update_commitments)."""
+"""Tests of the decision rules (sim/kernel/decision.py) and the de jure layer (sim/kernel/dejure.update_commitments)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the environment and the state a client carries (sim/dynamics.py, sim/inputs.py): the
+"""Tests of the environment and the state a client carries (sim/kernel/environment.py, leaders.py, dejure.py; sim/scenario/compile.py): the
 regime-change threat, self-reliance, leader changes and personal ties, Western engagement programmes,
 the persistent preference shocks, and the de jure layer's availability and alliance status."""
 

@@ -1,4 +1,4 @@
-"""Tests of scenario loading (sim/scenario.py, sim/yamlio.py): located errors, --set overrides, causes-only shocks."""
+"""Tests of scenario loading (sim/scenario/loading.py, schema.py, yamlio.py): located errors, --set overrides, causes-only shocks."""
 
 from __future__ import annotations
 
@@ -299,7 +299,7 @@ def test_out_of_range_set_value(tmp_path: Path) -> None:
 # Garbage input
 # ---------------------------------------------------------------------------------------------
 
-#: Texts that crash the YAML reader with something other than ScenarioError (bugs in sim/yamlio.py).
+#: Texts that crash the YAML reader with something other than ScenarioError (bugs in sim/scenario/yamlio.py).
 CRASHERS = {
     "unhashable_flow_key": ("[]: 1\n", TypeError),
     "unhashable_complex_key": ("? {a: 1}\n: 2\n", TypeError),

@@ -1,4 +1,4 @@
-"""Scoring against history at quarterly resolution: the dated acts (sim/fit.py)."""
+"""Scoring against history at quarterly resolution: the dated acts (sim/workflows/fit.py)."""
 
 from __future__ import annotations
 
