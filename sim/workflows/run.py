@@ -98,6 +98,7 @@ class Replay:
         member_shares: ``[T, C, J]`` share holding each de jure instrument.
         fit: The fit to history (``fit.json``).
         started, finished: UTC times (ISO 8601).
+        seconds: Compute time.
         chunks: The trajectories, if kept in memory.
         trajectory_file: The ``trajectories.parquet`` they were streamed to, if any.
     """

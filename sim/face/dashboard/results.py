@@ -38,7 +38,7 @@ def run_replicates(scenario_path: str | Path, overrides: Sequence[str] = (), rep
         A dict with ``scenario`` (the validated scenario), ``years`` ``[Y]``, ``time`` ``[T]``
         (decimal years), ``shares`` ``[T, C, 4]`` and ``status_shares`` ``[T, C, 3]`` (per quarter),
         ``year_end_shares`` ``[Y, C, 4]`` and ``year_end_status`` ``[Y, C, 3]``, ``fit`` (as
-        :func:`sim.workflows.fit.score`), ``shocks`` (marked shocks still switched on), ``seed``,
+        ``fit.json``), ``shocks`` (marked shocks still switched on), ``seed``,
         ``replicates``, ``seconds`` (compute time of the first, uncached call) and ``key``.
 
     Raises:
