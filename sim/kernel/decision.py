@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.kernel.actors import N_PATRONS, N_STANCES, N_THREATS, Rule, Stance, Threat
+from sim.kernel.actors import N_PATRONS, N_STANCES, N_THREATS, Patron, Rule, Stance, Threat
 from sim.kernel.dejure import russian_forces
 from sim.kernel.environment import Environment, dependence
 from sim.kernel.exogenous import Exogenous
@@ -160,7 +160,9 @@ def stance_values(rule: Rule, env: Environment, offers: Offers, th: Theta) -> St
     hazard = RULES[rule](env, offers, th)
     need = (1.0 - env.self_reliance)[..., None]  # a self-reliant regime needs patrons' money less and can absorb their leverage
     worth = th.gamma[..., None] * need
-    rents = _per_stance(offers.rents, th.nonaligned_share * sum_last(offers.rents))
+    kept = np.broadcast_to(th.nonaligned_share[..., None], offers.rents.shape).copy()  # the share of each patron's rents a hedger keeps:
+    kept[..., Patron.CHN] = th.nonaligned_share_chn  # China's trade and loans carry no political conditions
+    rents = _per_stance(offers.rents, sum_last(kept * offers.rents))
     courting = _per_stance(offers.courting, th.nonaligned_share * sum_last(offers.courting))
     sovereignty = _per_stance(offers.sovereignty)
     dep = dependence(env, np.zeros(env.means.shape))

@@ -60,7 +60,7 @@ class ModelParams(BaseModel):
     beta: float = Field(40.0, gt=0, le=200, description="Choice precision of the quantal response (1/noise).")
     chi: float = Field(0.14, ge=0, le=5, description="Cost of switching stance from the previous quarter.")
     noise_sd: float = Field(0.08, ge=0, le=2, description="Standard deviation of a leader's persistent preference shock for each stance (utility units).")
-    noise_persistence: float = Field(0.8, ge=0, lt=1, description="Quarterly autocorrelation of the preference shock (AR(1)); 0 = independent each quarter.")
+    noise_persistence: float = Field(0.9, ge=0, lt=1, description="Quarterly autocorrelation of the preference shock (AR(1)); 0 = independent each quarter.")
     # --- omnibalancing threat term ---------------------------------------------------------
     tau: float = Field(6.0, ge=0, le=50, description="Threat salience: how strongly the most pressing threat dominates.")
     rho: float = Field(0.6, gt=0, le=5, description="Regime hazard per unit of weighted effective threat.")
@@ -76,7 +76,8 @@ class ModelParams(BaseModel):
     rent_west: float = Field(0.6, ge=0, le=5, description="Western rents per unit of Afghan logistics need.")
     aid_west: float = Field(0.1, ge=0, le=5, description="Western baseline aid, independent of need.")
     rent_chn: float = Field(0.1, ge=0, le=5, description="China's rents per unit of its economic weight.")
-    nonaligned_share: float = Field(0.25, ge=0, le=1, description="Share of each patron's rents a nonaligned client still receives.")
+    nonaligned_share: float = Field(0.25, ge=0, le=1, description="Share of Russia's and the West's rents a nonaligned client still receives.")
+    nonaligned_share_chn: float = Field(0.5, ge=0, le=1, description="Share of China's rents (trade, loans, pipelines) a nonaligned client still receives: China attaches no political conditions.")
     court: float = Field(0.9, ge=0, le=5, description="Russia's extra rents for a client that has drifted away (courting).")
     sovereignty_rus: float = Field(0.45, ge=0, le=5, description="Sovereignty cost of Russia's integration demands at unit means.")
     demand_elasticity: float = Field(0.8, ge=0, le=3, description="Elasticity of Russia's integration demands with respect to its means (0 = the same demands rich or poor).")
