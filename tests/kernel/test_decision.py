@@ -398,14 +398,16 @@ def test_self_reliance_scales_the_value_of_rents(seed: int, r: float) -> None:
     """With no threat, cost or state, a stance's utility is gamma (1 - r) times its rents."""
     rng = np.random.default_rng(seed)
     b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
-    gamma, share = float(rng.uniform(0.1, 2)), float(rng.uniform(0, 1))
-    th = stack_params([ModelParams(gamma=gamma, nonaligned_share=share, chi=0.0, defiance=0.0, commitment_bonus=0.0, tie_weight=0.0, noise_sd=0.0)])
+    gamma, share, share_chn = float(rng.uniform(0.1, 2)), float(rng.uniform(0, 1)), float(rng.uniform(0, 1))
+    th = stack_params([ModelParams(gamma=gamma, nonaligned_share=share, nonaligned_share_chn=share_chn, chi=0.0, defiance=0.0, commitment_bonus=0.0, tie_weight=0.0, noise_sd=0.0)])
     rents = rng.uniform(0, 1, (b, c, N_PATRONS))
     offers = make_offers(b, c, rents=rents)
     env = make_environment(b, c, self_reliance=np.full((b, c), r))
     prev = np.full((b, c), Stance.RUS)  # not drifted: no courting
     u = omni_utilities(env, offers, (prev, *no_state(b, c)[1:]), th)
-    expected = np.concatenate([rents, share * rents.sum(axis=-1, keepdims=True)], axis=-1) * gamma * (1 - r)
+    kept = np.full(N_PATRONS, share)
+    kept[Patron.CHN] = share_chn  # a hedger keeps its own share of China's rents
+    expected = np.concatenate([rents, (kept * rents).sum(axis=-1, keepdims=True)], axis=-1) * gamma * (1 - r)
     np.testing.assert_allclose(u, expected, rtol=1e-12, atol=1e-14)
 
 
