@@ -63,12 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     cal = sub.add_parser("calibrate", help="fit parameters to Uzbekistan's and Kazakhstan's history")
     cal.add_argument("spec", type=Path, help="calibration spec YAML, e.g. calibration/spec.yaml")
-    cal.add_argument("--method", choices=("de", "abc"), default="de", help="de: differential evolution (best fit); abc: ABC-SMC (posterior)")
+    cal.add_argument("--method", choices=("de", "polish", "abc"), default="de",
+                     help="de: differential evolution (best fit); polish: Nelder-Mead from --start; abc: ABC-SMC (posterior)")
+    cal.add_argument("--start", type=Path, default=None, metavar="BEST_YAML", help="with --method polish: start from this best.yaml (default: the documented defaults)")
     cal.add_argument("--rule", choices=("omnibalancing", "balance_of_threat"), default=None, help="decision rule (default: the scenario's)")
     cal.add_argument("--fit-until", type=int, default=None, metavar="YEAR", help="fit only history up to YEAR and report how the fit predicts the rest")
     cal.add_argument("--executor", choices=("serial", "local"), default="local", help="serial, or a local process pool (default)")
     cal.add_argument("--workers", type=_positive, default=None, help="processes for the local executor (default: all cores)")
     cal.add_argument("--out", type=Path, default=None, help="output folder (default outputs/calibrate-<timestamp>/)")
+    cal.add_argument("--maxiter", type=_positive, default=None, help="DE generations (default: the spec's de.maxiter)")
+    cal.add_argument("--popsize", type=_positive, default=None, help="DE population per parameter (default: the spec's de.popsize)")
     cal.add_argument("--resume", action="store_true", help="continue an interrupted ABC calibration in --out from its last finished generation")
     cal.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     sw = sub.add_parser("sweep", help="run a parameter / shock sweep (grid, Latin hypercube, Sobol, Morris) to Parquet chunks")
@@ -144,7 +148,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         raise OmnibalanceError("--resume needs --out (the folder of the calibration to continue)")
     out = args.out or default_out("calibrate")
     s = calibrate(args.spec, out, method=args.method, rule=args.rule, fit_until=args.fit_until, executor_kind=args.executor,
-                  workers=args.workers, resume=args.resume, progress=not args.quiet)
+                  workers=args.workers, resume=args.resume, progress=not args.quiet, maxiter=args.maxiter, popsize=args.popsize, start=args.start)
     full = s["full_history"]
     print(f"wrote {out}/ (best.yaml, summary.json, report.md, plots) in {s['seconds']:.0f} s")
     print(f"  objective {s['objective']:.4f}; hit rate UZB {full['hit_UZB']:.0%}, KAZ {full['hit_KAZ']:.0%}; timing {full['timing']:.3f}; de jure {full['dejure']:.0%}")

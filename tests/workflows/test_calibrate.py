@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 
@@ -169,3 +170,28 @@ def test_abc_resume_keeps_finished_generations(tmp_path):
     assert gens[:2] == ["generation_00.parquet", "generation_01.parquet"]
     assert (out / "generations" / "generation_00.parquet").read_bytes() == first
     assert (out / "posterior.parquet").exists()
+
+
+def test_polish_starts_where_told_and_never_worsens_the_fit(tmp_path):
+    spec = write_spec(tmp_path, polish={"max_evaluations": 25, "step": 0.1})
+    start = tmp_path / "start.yaml"
+    start.write_text(yaml.safe_dump({"params": {"tau": 1.0, "rho": 0.9}}))
+    s = calibrate(spec, tmp_path / "polish", method="polish", start=start, executor_kind="serial", progress=False)
+    trace = s["history"]
+    names = json.loads((tmp_path / "polish" / "polish_trace.json").read_text())["names"]
+    assert dict(zip(names, trace[0]["x"], strict=True)) == pytest.approx({"tau": 1.0, "rho": 0.9})  # the first evaluation is the start point itself
+    assert [t["best"] for t in trace] == sorted((t["best"] for t in trace), reverse=True)  # best so far only improves
+    assert s["objective"] == pytest.approx(trace[-1]["best"]) and s["objective"] <= trace[0]["best"]
+    best = yaml.safe_load((tmp_path / "polish" / "best.yaml").read_text())
+    assert 0 <= best["params"]["tau"] <= 10 and 0.05 <= best["params"]["rho"] <= 1.0
+    assert "--method polish --start" in (tmp_path / "polish" / "best.yaml").read_text()
+
+
+@pytest.mark.parametrize("content", ["params: {tau: 1.0}", "not: [yaml", None])
+def test_polish_with_a_bad_start_fails_before_any_output(tmp_path, content):
+    start = tmp_path / "start.yaml"
+    if content is not None:
+        start.write_text(content)
+    with pytest.raises(OmnibalanceError, match="--start .*start.yaml"):
+        calibrate(write_spec(tmp_path), tmp_path / "out", method="polish", start=start, executor_kind="serial", progress=False)
+    assert not (tmp_path / "out").exists()

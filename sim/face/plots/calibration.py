@@ -14,15 +14,16 @@ from sim.face.plots.figure import new_figure, save_png
 
 
 def plot_trace(summary: dict[str, Any], path: Path) -> None:
-    """The loss per generation: DE's best objective, or ABC-SMC's tolerance and distances."""
+    """The loss per generation: DE's best objective (the polish's, per evaluation), or ABC-SMC's tolerance and distances."""
     fig = new_figure(6.5, 3.6)
     ax = fig.subplots()
     hist = summary["history"] or []
-    if summary["method"] == "de":
-        ax.plot([h["generation"] for h in hist], [h["best"] for h in hist], marker="o", ms=3)
+    if summary["method"] in ("de", "polish"):
+        polish = summary["method"] == "polish"
+        ax.plot([h["generation"] for h in hist], [h["best"] for h in hist], marker="o", ms=3, drawstyle="steps-post" if polish else "default")
         ax.set_ylabel("best objective")
-        ax.set_xlabel("generation")
-        ax.set_title("Differential evolution: best objective per generation")
+        ax.set_xlabel("evaluation" if polish else "generation")
+        ax.set_title("Nelder-Mead polish: best objective so far" if polish else "Differential evolution: best objective per generation")
     else:
         gens = [h["generation"] for h in hist if "median_distance" in h]
         ax.plot(gens, [h["median_distance"] for h in hist if "median_distance" in h], marker="o", label="median distance")
@@ -77,7 +78,7 @@ def plot_pairs(problem: Any, samples: np.ndarray, weights: np.ndarray | None, pa
                 ax.scatter(vals[:, j], vals[:, i], s=size, alpha=0.5, color=SAMPLE_COLOR, lw=0)
             else:
                 ax.axis("off")
-                if len(vals) > 2:
+                if len(vals) > 2 and vals[:, j].std() > 0 and vals[:, i].std() > 0:
                     r = np.corrcoef(vals[:, j], vals[:, i])[0, 1]
                     ax.text(0.5, 0.5, f"{r:+.2f}", ha="center", va="center", fontsize=9, color=MODEL_COLOR if abs(r) > 0.5 else "black")
             if j == 0:

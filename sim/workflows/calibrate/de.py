@@ -39,3 +39,38 @@ def run_de(problem: Problem, out: Path, workers_map: MapFn, progress: bool = Tru
     population = problem.to_values(np.asarray(result.population))
     return {"x": best_x, "values": problem.to_values(best_x), "fun": float(result.fun), "trace": trace, "population": population,
             "nfev": int(result.nfev), "seconds": time.perf_counter() - t0, "message": str(result.message)}
+
+
+def run_polish(problem: Problem, out: Path, start: np.ndarray, progress: bool = True) -> dict[str, Any]:
+    """A local Nelder-Mead search from ``start`` (optimiser space), in coordinates scaled to each
+    parameter's range and kept inside the bounds; one evaluation at a time (the objective is
+    evaluated on common random numbers, so it is deterministic and the simplex can converge)."""
+    from scipy.optimize import minimize
+    from tqdm import tqdm
+
+    budget = problem.spec.polish
+    span = problem.upper - problem.lower
+    u0 = (np.clip(start, problem.lower, problem.upper) - problem.lower) / span
+    simplex = [u0] + [u0 + np.where(u0[i] + budget.step <= 1, budget.step, -budget.step) * np.eye(problem.dim)[i] for i in range(problem.dim)]
+    trace: list[dict[str, Any]] = []
+    best = {"fun": np.inf, "u": u0}
+    bar = tqdm(total=budget.max_evaluations, desc="Nelder-Mead polish", unit="eval", disable=not progress, leave=False)
+    t0 = time.perf_counter()
+
+    def f(u: np.ndarray) -> float:
+        x = problem.lower + np.clip(u, 0, 1) * span
+        val = problem(x)
+        bar.update(1)
+        if val < best["fun"]:
+            best.update(fun=val, u=np.clip(u, 0, 1))
+            trace.append({"generation": bar.n, "best": float(val), "seconds": time.perf_counter() - t0, "x": problem.to_values(x).tolist()})
+            write_json(out / "polish_trace.json", {"names": problem.names, "trace": trace})
+        return val
+
+    result = minimize(f, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * problem.dim,
+                      options={"initial_simplex": np.clip(np.array(simplex), 0, 1), "maxfev": budget.max_evaluations, "xatol": 1e-4, "fatol": 1e-5})
+    bar.close()
+    best_x = problem.lower + best["u"] * span
+    final = problem.lower + np.clip(result.final_simplex[0], 0, 1) * span
+    return {"x": best_x, "values": problem.to_values(best_x), "fun": float(best["fun"]), "trace": trace, "population": problem.to_values(final),
+            "nfev": int(result.nfev), "seconds": time.perf_counter() - t0, "message": str(result.message)}

@@ -63,7 +63,7 @@ def _fmt(x: float) -> str:
 def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: dict[str, Any], best: ModelParams, samples, weights) -> None:
     method = summary["method"]
     plot_trace(summary, out / "trace.png")
-    label = "ABC-SMC posterior" if method == "abc" else "Final differential-evolution population"
+    label = {"abc": "ABC-SMC posterior", "polish": "Final Nelder-Mead simplex"}.get(method, "Final differential-evolution population")
     plot_marginals(problem, samples, weights, result["x"], out / "marginals.png", label)
     plot_pairs(problem, samples, weights, out / "pairs.png")
     predictive(problem, samples, weights, result["x"], out / "predictive.png",
@@ -86,7 +86,9 @@ def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: d
         lines.append(f"| `{n}` | {_fmt(summary['parameters'][n])} | {ps.bounds[0]}–{ps.bounds[1]} | {ps.prior} | {row['sd_ratio']:.2f} | {row['verdict']} |")
     lines += [
         "",
-        "Spread is the " + ("posterior's weighted standard deviation" if method == "abc" else "final population's standard deviation (a weak proxy: DE populations contract only around the optimum it found)")
+        "Spread is the " + {"abc": "posterior's weighted standard deviation",
+                            "polish": "final Nelder-Mead simplex's standard deviation (no measure of identifiability: the simplex contracts to a point; read the spread in the DE report the polish started from)"}.get(
+            method, "final population's standard deviation (a weak proxy: DE populations contract only around the optimum it found)")
         + " divided by the prior's (in the optimiser's space); below 0.5 the data pin the parameter down, above 0.8 they barely move it.",
         "",
         "## Fit of the best parameters",

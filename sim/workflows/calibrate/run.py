@@ -11,10 +11,10 @@ import numpy as np
 from sim.errors import OmnibalanceError
 from sim.scenario.loading import load_scenario
 from sim.workflows.calibrate.abc import run_abc
-from sim.workflows.calibrate.de import run_de
+from sim.workflows.calibrate.de import run_de, run_polish
 from sim.workflows.calibrate.problem import Problem
 from sim.workflows.calibrate.report import identifiability, write_report
-from sim.workflows.calibrate.spec import load_spec, set_dotted
+from sim.workflows.calibrate.spec import get_dotted, load_spec, set_dotted
 from sim.workflows.executors import executor
 from sim.workflows.loss import load_calibration_targets
 from sim.workflows.outputs import utc_now, write_json, write_parquet, write_text
@@ -30,25 +30,41 @@ def calibrate(
     workers: int | None = None,
     resume: bool = False,
     progress: bool = True,
+    maxiter: int | None = None,
+    popsize: int | None = None,
+    start: Path | None = None,
 ) -> dict[str, Any]:
-    """Run a calibration and write ``best.yaml``, the posterior or population, a trace and ``report.md``."""
+    """Run a calibration and write ``best.yaml``, the posterior or population, a trace and ``report.md``.
+
+    ``method`` is ``de`` (differential evolution), ``abc`` (ABC-SMC) or ``polish`` (Nelder-Mead from
+    ``start``, a ``best.yaml``, or from the documented defaults). ``maxiter`` and ``popsize`` override
+    the spec's DE budget (a quicker refit, e.g. of the rival theory).
+    """
     import yaml
 
     spec, scenario_path = load_spec(spec_path, rule)
+    spec.de.maxiter = maxiter or spec.de.maxiter
+    spec.de.popsize = popsize or spec.de.popsize
     targets = load_calibration_targets()
     if fit_until is not None:
         cut = targets.cut(fit_until)
         if cut.n_scored() == 0 and not cut.targets.events:
             raise OmnibalanceError(f"--fit-until {fit_until}: no scored target year or event up to then (targets start in 1992)")
         targets = cut
+    problem = Problem(spec, scenario_path, targets)
+    x_start = start_point(problem, start) if start is not None else problem.start()
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not resume:
         raise OmnibalanceError(f"{out}: output folder exists and is not empty; use another --out, or --resume to continue it")
     out.mkdir(parents=True, exist_ok=True)
-    problem = Problem(spec, scenario_path, targets)
     started = utc_now()
     with executor(executor_kind, workers) as wmap:
-        result = run_de(problem, out, wmap, progress) if method == "de" else run_abc(problem, out, wmap, progress, resume)
+        if method == "de":
+            result = run_de(problem, out, wmap, progress)
+        elif method == "polish":
+            result = run_polish(problem, out, x_start, progress)
+        else:
+            result = run_abc(problem, out, wmap, progress, resume)
     best = problem.params(result["x"])
     full = load_calibration_targets()
     best_in = problem.evaluate_many(result["x"][None], targets)[0]
@@ -63,7 +79,8 @@ def calibrate(
     header = (
         f"# Calibrated parameters ({method}, rule {rule_used}{', fit until ' + str(fit_until) if fit_until else ''}).\n"
         f"# Produced by: omnibalance calibrate {spec_path} --method {method}"
-        f"{' --rule ' + rule if rule else ''}{' --fit-until ' + str(fit_until) if fit_until else ''} --out {out}\n"
+        f"{' --rule ' + rule if rule else ''}{' --fit-until ' + str(fit_until) if fit_until else ''}"
+        f"{f' --start {start}' if start else ''}{f' --maxiter {maxiter}' if maxiter else ''}{f' --popsize {popsize}' if popsize else ''} --out {out}\n"
         f"# Objective {result['fun']:.4f}; report: {out / 'report.md'}\n"
     )
     write_text(out / "best.yaml", header + yaml.safe_dump({"params": params_doc}, sort_keys=False))
@@ -84,3 +101,18 @@ def calibrate(
     write_json(out / "summary.json", summary)
     write_report(out, problem, summary, result, best, samples, weights)
     return summary
+
+
+def start_point(problem: Problem, path: Path) -> np.ndarray:
+    """The calibrated parameters of ``path`` (a ``best.yaml``) in ``problem``'s optimiser space."""
+    import yaml
+
+    try:
+        params = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["params"]
+        vals = np.array([float(get_dotted(params, n)) for n in problem.names])
+    except OSError as exc:
+        raise OmnibalanceError(f"--start {path}: cannot read it ({exc.strerror})") from None
+    except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+        raise OmnibalanceError(f"--start {path}: not a best.yaml with a value for every calibrated parameter ({exc})") from None
+    x = np.where(problem.log, np.log(np.maximum(vals, 1e-300)), vals)
+    return np.clip(x, problem.lower, problem.upper)

@@ -31,6 +31,14 @@ class DEBudget(BaseModel):
     popsize: int = Field(8, ge=2)
     tol: float = Field(0.0, ge=0)
 
+class PolishBudget(BaseModel):
+    """Nelder-Mead from a start point (``--method polish``): DE's best is rarely a local optimum."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_evaluations: int = Field(1000, ge=1)
+    step: float = Field(0.08, gt=0, le=0.5, description="Initial simplex edge, as a share of each parameter's range.")
+
 class ABCBudget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -51,6 +59,7 @@ class CalibrationSpec(BaseModel):
     parameters: dict[str, ParamSpec] = Field(min_length=1)
     weights: LossWeightsSpec = Field(default_factory=lambda: LossWeightsSpec())
     de: DEBudget = DEBudget()
+    polish: PolishBudget = PolishBudget()
     abc: ABCBudget = ABCBudget()
 
 class LossWeightsSpec(BaseModel):
