@@ -93,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("--spec", type=Path, default=Path("calibration/spec.yaml"), help="calibration spec whose parameters the ablations refit")
     vm.add_argument("--out", type=Path, default=None, help="output folder (default outputs/validation-<timestamp>/)")
     vm.add_argument("--replicates", type=_positive, default=400, help="replicates per counterfactual (default 400)")
-    vm.add_argument("--maxiter", type=_positive, default=15, help="DE generations per ablation refit (default 15)")
+    vm.add_argument("--method", choices=("polish", "de"), default="polish",
+                    help="ablation refits: polish (Nelder-Mead from the shipped calibration, default) or de (differential evolution from scratch)")
+    vm.add_argument("--evaluations", type=_positive, default=800, help="with --method polish: evaluations per ablation refit (default 800)")
+    vm.add_argument("--maxiter", type=_positive, default=15, help="with --method de: DE generations per ablation refit (default 15)")
     vm.add_argument("--popsize", type=_positive, default=6, help="DE population per parameter (default 6)")
     vm.add_argument("--workers", type=_positive, default=None, help="processes (default: all cores)")
     vm.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -114,7 +117,8 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
     from sim.workflows.validation import validate_model
 
     out = args.out or default_out("validation")
-    validate_model(args.spec, out, replicates=args.replicates, maxiter=args.maxiter, popsize=args.popsize, workers=args.workers, progress=not args.quiet)
+    validate_model(args.spec, out, replicates=args.replicates, maxiter=args.maxiter, popsize=args.popsize, workers=args.workers, progress=not args.quiet,
+                   method=args.method, evaluations=args.evaluations)
     print(f"wrote {out}/ (report.md, validation.json, reliability.png, ablations/)")
     return 0
 

@@ -80,19 +80,22 @@ def small_spec(tmp_path):
     return p
 
 
-def test_validate_model_end_to_end_small_budget(tmp_path, small_spec, monkeypatch, omni_signatures):
+@pytest.mark.parametrize("method", ["polish", "de"])
+def test_validate_model_end_to_end_small_budget(tmp_path, small_spec, monkeypatch, omni_signatures, method):
     # The rival theory's parameters come from calibration/balance_of_threat/best.yaml: use a small one of our own,
     # so the test runs both theories without depending on the (re)calibrated files.
     root = tmp_path / "root"
     (root / "calibration" / "balance_of_threat").mkdir(parents=True)
     bot = {"rho": 0.5, "beta": 15.0}
     (root / "calibration" / "balance_of_threat" / "best.yaml").write_text(yaml.safe_dump({"params": bot}))
+    # polish refits start from the shipped calibration: a small one of our own
+    (root / "calibration" / "calibrated.yaml").write_text(yaml.safe_dump({"params": {"tau": 4.0, "hostility": 0.5}}))
     monkeypatch.setattr(validation, "ROOT", root)
     # The signatures themselves are tested above; here, which theories validate-model asks for (and the time it saves).
     asked = []
     monkeypatch.setattr(validation, "signatures", lambda history, rule, params, replicates, seed: asked.append((rule, params, replicates)) or omni_signatures)
     out = tmp_path / "val"
-    r = validate_model(small_spec, out, replicates=20, maxiter=1, popsize=2, workers=1, progress=False)
+    r = validate_model(small_spec, out, replicates=20, maxiter=1, popsize=2, workers=1, progress=False, method=method, evaluations=4)
     assert (out / "report.md").exists() and (out / "reliability.png").exists()
     data = json.loads((out / "validation.json").read_text())
     assert [a["variant"] for a in data["ablations"]] == [*ABLATIONS, "no beta prior"]
@@ -105,6 +108,12 @@ def test_validate_model_end_to_end_small_budget(tmp_path, small_spec, monkeypatc
         assert set(a["parameters"]) == {"tau", "hostility"} - set(fixed)
     assert "tau" not in next(a for a in data["ablations"] if a["variant"] == "no threat salience")["parameters"]
     assert 0 <= data["ablations"][0]["acts"] <= 1
+    assert data["budget"]["method"] == method
+    if method == "polish":  # every refit is a local search from the shipped values, within its budget
+        for a in data["ablations"]:
+            trace = json.loads((out / "ablations" / a["variant"].replace(" ", "_") / "polish_trace.json").read_text())["trace"]
+            assert trace[0]["generation"] == 1 and trace[-1]["generation"] <= 4
+        assert "Nelder-Mead from the shipped calibration" in (out / "report.md").read_text()
     assert asked == [(None, None, 20), (Rule.BALANCE_OF_THREAT, bot, 20)]
     assert len(data["signatures"]["omnibalancing"]) == 4 and len(data["signatures"]["balance_of_threat"]) == 4
     assert [s["seed"] for s in data["seeds"]] == list(validation.CHECK_SEEDS)

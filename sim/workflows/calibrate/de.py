@@ -53,7 +53,7 @@ def run_polish(problem: Problem, out: Path, start: np.ndarray, progress: bool = 
     u0 = (np.clip(start, problem.lower, problem.upper) - problem.lower) / span
     simplex = [u0] + [u0 + np.where(u0[i] + budget.step <= 1, budget.step, -budget.step) * np.eye(problem.dim)[i] for i in range(problem.dim)]
     trace: list[dict[str, Any]] = []
-    best = {"fun": np.inf, "u": u0}
+    best = {"fun": np.inf, "u": u0, "n": 0}
     bar = tqdm(total=budget.max_evaluations, desc="Nelder-Mead polish", unit="eval", disable=not progress, leave=False)
     t0 = time.perf_counter()
 
@@ -61,9 +61,10 @@ def run_polish(problem: Problem, out: Path, start: np.ndarray, progress: bool = 
         x = problem.lower + np.clip(u, 0, 1) * span
         val = problem(x)
         bar.update(1)
+        best["n"] += 1  # counted here: a disabled tqdm bar does not count
         if val < best["fun"]:
             best.update(fun=val, u=np.clip(u, 0, 1))
-            trace.append({"generation": bar.n, "best": float(val), "seconds": time.perf_counter() - t0, "x": problem.to_values(x).tolist()})
+            trace.append({"generation": best["n"], "best": float(val), "seconds": time.perf_counter() - t0, "x": problem.to_values(x).tolist()})
             write_json(out / "polish_trace.json", {"names": problem.names, "trace": trace})
         return val
 
