@@ -83,7 +83,7 @@ def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: d
     for row in summary["identifiability"]:
         n = row["parameter"]
         ps = problem.spec.parameters[n]
-        lines.append(f"| `{n}` | {_fmt(summary['parameters'][n])} | {ps.bounds[0]}–{ps.bounds[1]} | {ps.prior} | {row['sd_ratio']:.2f} | {row['verdict']} |")
+        lines.append(f"| `{n}` | {_fmt(summary['parameters'][n])} | {ps.bounds[0]}–{ps.bounds[1]} | {ps.prior} | {row['sd_ratio']:.2f} | {'—' if method == 'polish' else row['verdict']} |")
     lines += [
         "",
         "Spread is the " + {"abc": "posterior's weighted standard deviation",
