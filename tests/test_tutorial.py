@@ -7,8 +7,6 @@ import io
 import re
 import time
 
-import pytest
-
 from tests.conftest import ROOT
 
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -27,7 +25,6 @@ def test_tutorial_has_the_exercise():
     assert len(python_blocks()) >= 4
 
 
-@pytest.mark.xfail(strict=False, reason="docs being rewritten for issue 11")
 def test_tutorial_code_runs():
     namespace: dict = {"__name__": "tutorial"}
     out = io.StringIO()
