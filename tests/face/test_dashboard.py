@@ -213,7 +213,9 @@ def test_app_imports_and_builds_its_page():
     import ipywidgets as w
 
     assert app.page is app.Page
-    assert len(rc.find(w.Image).widgets) >= 5  # three ensemble views and SolaraViz's two single-run views
+    assert len(rc.find(w.Image).widgets) >= 5  # three ensemble views and the Mesa run's two views
+    assert not rc.find(v.Tab).widgets  # no stray "Page 0" tab bar
+    assert any("sim/kernel/params.py" in str(h.children) and "calibration/calibrated.yaml" in str(h.children) for h in rc.find(v.Html).widgets)
     labels = [c.label for c in rc.find(v.Checkbox).widgets]
     for g in d.SHOCK_GROUPS:
         assert g.label in labels
@@ -221,9 +223,17 @@ def test_app_imports_and_builds_its_page():
     for name in d.SLIDER_PARAMS:
         assert any(lbl.startswith(f"{name} = ") for lbl in sliders)
     assert any(lbl.startswith("Year") for lbl in sliders) and any(lbl.startswith("Replicates") for lbl in sliders)
-    # SolaraViz's controls are there: Reset, play, Step
+    # Mesa's controls are there (Reset, play, Step), and Step advances the Mesa run one quarter
     buttons = {str(b.children[0]) for b in rc.find(v.Btn).widgets if b.children}
     assert {"Reset", "Step"} <= buttons
+
+    def mesa_step() -> str:
+        page = " ".join(str(h.children) for h in rc.find(v.Html).widgets)
+        return re.search(r"Step: \d+ of \d+ \(last quarter run: [^)]*\)", page).group(0)
+
+    assert mesa_step().startswith("Step: 0 of")
+    next(b for b in rc.find(v.Btn).widgets if b.children and str(b.children[0]) == "Step").click()
+    assert mesa_step().startswith("Step: 1 of") and "1991Q4" in mesa_step()
 
 
 def test_page_toggles_andijan_and_survives_a_bad_scenario(tmp_path):
@@ -244,10 +254,19 @@ def test_page_toggles_andijan_and_survives_a_bad_scenario(tmp_path):
     alerts = [str(a.children) for a in rc.find(v.Alert).widgets]
     assert any("taux" in a and "broken.yaml" in a for a in alerts), alerts
     assert not any("Traceback" in a for a in alerts)
+    # the sidebar keeps the last good scenario's controls and seed (not a blank sidebar and seed 0)
+    assert "Andijan (May 2005)" in [c.label for c in rc.find(v.Checkbox).widgets]
+    assert rc.find(v.TextField, label="Root seed").widget.v_model in (20050513, "20050513")
     # the controls still work: back to history
     rc.find(v.Select).widget.v_model = "history"
     assert set(_uzb_row(rc)) == {"rus", "west", "chn", "nonaligned"}
     assert not [a for a in rc.find(v.Alert).widgets if "cannot be run" in str(a.children)]
+    # switching scenario resets the edits, and says so
+    rc.find(v.Checkbox, label="Andijan (May 2005)").widget.v_model = False
+    rc.find(v.Select).widget.v_model = "no_911"
+    assert any("edits were reset" in str(a.children) for a in rc.find(v.Alert).widgets)
+    rc.find(v.Select).widget.v_model = "history"  # nothing edited since: no notice
+    assert not any("edits were reset" in str(a.children) for a in rc.find(v.Alert).widgets)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -330,8 +349,8 @@ def test_dashboard_in_headless_chromium(tmp_path):
                 page.route("**/*", only_loopback)
                 page.goto(url)
                 page.wait_for_selector('[data-omni="shares"]', timeout=60_000)
-                # the plots render: ensemble views and SolaraViz's single-run views are non-empty images
-                for sel in (".omni-plot-shares img", ".omni-plot-map img", ".omni-plot-alliance img", ".vue-grid-item img"):
+                # the plots render: ensemble views and the Mesa run's views are non-empty images
+                for sel in (".omni-plot-shares img", ".omni-plot-map img", ".omni-plot-alliance img", "img.omni-plot-single-map", "img.omni-plot-single-path"):
                     page.wait_for_function(
                         "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 200; }", arg=sel, timeout=60_000
                     )
@@ -339,9 +358,28 @@ def test_dashboard_in_headless_chromium(tmp_path):
                 # untouched controls run the scenario as it is: the command line needs no --set
                 assert "--set" not in page.locator(".omni-cmd").inner_text()
 
-                # SolaraViz's Step advances the Mesa model one quarter (mesa 3.3 shows "Step: 1", 3.5 "Time: 1.0")
+                assert "Page 0" not in page.locator("body").inner_text()
+                # the page scrolls as a whole (no inner scroll box), so a full-page screenshot shows all of it
+                assert page.evaluate("() => document.documentElement.scrollHeight > window.innerHeight + 200")
+
+                # Mesa's Step, beside the views it drives, advances the Mesa model one quarter and redraws its path
+                path0 = page.locator("img.omni-plot-single-path").get_attribute("src")
                 page.get_by_role("button", name="Step", exact=True).click()
-                page.get_by_text(re.compile(r"^\s*(Step: 1|Time: 1(\.0)?)\s*$")).wait_for(timeout=30_000)
+                page.wait_for_selector('[data-omni="single-step"][data-step="1"]', timeout=30_000)
+                page.wait_for_function("old => document.querySelector('img.omni-plot-single-path').src !== old", arg=path0, timeout=30_000)
+
+                # a parameter slider: tau up by keyboard; the ensemble is recomputed and the time chart redrawn
+                key_a, _ = _uzb(page)
+                chart_a = page.locator(".omni-plot-shares img").get_attribute("src")
+                thumb = page.locator(".v-input__slider", has_text="tau = ").locator("[role=slider]")
+                thumb.focus()
+                for _ in range(10):
+                    thumb.press("ArrowRight")
+                _wait_new_key(page, key_a)
+                page.wait_for_function("old => document.querySelector('.omni-plot-shares img').src !== old", arg=chart_a, timeout=30_000)
+                assert "params.tau=" in page.locator(".omni-cmd").inner_text()
+                page.get_by_role("button", name="Reset parameters").click()
+                page.wait_for_function("() => !document.querySelector('.omni-cmd').innerText.includes('params.tau=')", timeout=30_000)
 
                 # hand-set parameters (under which Andijan matters), then Andijan off
                 key0, _ = _uzb(page)
@@ -356,6 +394,7 @@ def test_dashboard_in_headless_chromium(tmp_path):
                 _wait_new_key(page, key1)
                 _, after = _uzb(page)
                 assert after != before, "Uzbekistan's 2006 shares did not change when Andijan was switched off"
+                assert page.locator(".omni-plot-shares img").get_attribute("src") != chart_a  # the shock switch redraws the figures
                 assert after["rus"] < before["rus"]
                 data = json.loads(page.locator('[data-omni="shares"]').get_attribute("data-all"))
                 assert data["UZB"]["2006"]["RUS"] == pytest.approx(after["rus"], abs=1e-3)

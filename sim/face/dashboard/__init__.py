@@ -1,4 +1,4 @@
-"""The student dashboard: a Solara page built on Mesa's ``SolaraViz``.
+"""The student dashboard: a Solara page with Mesa's model controller for a single run.
 
 ``omnibalance dashboard`` (or ``python -m sim.face.dashboard``) serves the page of
 :mod:`~sim.face.dashboard.app` on 127.0.0.1. Everything the page shows is computed and drawn by
@@ -33,6 +33,7 @@ from sim.face.dashboard.controls import (
     clamp,
     handset_params,
     param_slider,
+    params_source,
     scenario_library,
     scenario_question,
 )
@@ -52,6 +53,6 @@ __all__ = [
     "BRENT_HISTORY", "BRENT_LOW", "COUNTERFACTUALS", "DEFAULT_PORT", "HISTORY", "MARKED_SHOCKS", "MAX_REPLICATES", "OIL_HELP", "ROOT",
     "SCENARIOS", "SCENARIO_ENV", "SHOCK_GROUPS", "SLIDER_PARAMS", "ShockGroup", "SliderSpec", "build_overrides", "clamp", "command_line",
     "figure_alliance", "figure_map", "figure_shares", "figure_single_run_map", "figure_single_run_path", "fit_html", "free_port",
-    "handset_params", "main", "param_slider", "png_bytes", "run_replicates", "scenario_library", "scenario_question", "serve",
+    "handset_params", "main", "param_slider", "params_source", "png_bytes", "run_replicates", "scenario_library", "scenario_question", "serve",
     "shares_table_html", "year_end_table", "year_index",
 ]

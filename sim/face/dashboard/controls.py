@@ -182,6 +182,30 @@ def scenario_question(path: str | Path) -> str:
             return line.split(":", 1)[1].strip().strip("'\"")
     return ""
 
+def params_source(path: str | Path) -> str | None:
+    """The ``params_file:`` a scenario reads, following its ``extends:`` chain (relative to the
+    project when it lies inside it), or ``None`` if it reads none."""
+    import yaml
+
+    seen: set[Path] = set()
+    p = Path(path).expanduser().resolve()
+    while p.is_file() and p not in seen:
+        seen.add(p)
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        if isinstance(data.get("params_file"), str):
+            ref = (p.parent / data["params_file"]).resolve()
+            return str(ref.relative_to(ROOT)) if ref.is_relative_to(ROOT) else str(ref)
+        if not isinstance(data.get("extends"), str):
+            return None
+        p = (p.parent / data["extends"]).resolve()
+    return None
+
+
 def scenario_library(extra: str | Path | None = None) -> dict[str, Path]:
     """Scenarios offered by the picker: history, the counterfactual library, and ``extra`` if given."""
     lib = {"history": HISTORY}

@@ -201,6 +201,9 @@ def figure_single_run_path(model: Any) -> Figure:
     ax.set_yticks(range(N_CLIENTS))
     ax.set_yticklabels([CLIENT_NAMES[c] for c in CLIENTS], fontsize=9)
     ax.tick_params(axis="x", labelsize=8)
+    if t == 0:
+        ax.text((x[0] + x[-1]) / 2, (N_CLIENTS - 1) / 2, f"{cal.start} not run yet:\npress Step or \u25b6 to run the first quarter",
+                ha="center", va="center", fontsize=10, color="#555")
     ax.set_title("Stance each quarter so far (same replicate)", fontsize=10, fontweight="bold")
     handles = [Patch(facecolor=STANCE_COLORS[s], label=STANCE_LABELS[s]) for s in STANCES]
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7.5, frameon=False, bbox_to_anchor=(0.55, 0.0))

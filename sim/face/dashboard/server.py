@@ -59,7 +59,7 @@ def serve(scenario: Path | None = None, port: int = DEFAULT_PORT, host: str = "1
     import importlib.util
     import warnings
 
-    for module in ("solara", "altair"):  # solara and mesa[viz]'s altair: SolaraViz needs both
+    for module in ("solara", "altair"):  # solara, and mesa[viz]'s altair (mesa.visualization imports it)
         if importlib.util.find_spec(module) is None:
             raise OmnibalanceError(f"the dashboard needs the 'dashboard' extra ({module} is missing): pip install -e \".[dashboard]\"")
     import solara.server.settings as solara_settings
