@@ -297,7 +297,7 @@ def _wait_for_server(proc: subprocess.Popen, url: str, logs: Path, timeout: floa
 
 
 #: Server log lines that mean an asset could not be served locally (Solara then tries its CDN).
-ASSET_FAILURE = re.compile(r"could not load|not found|404|500 internal|failed writing cache|traceback", re.I)
+ASSET_FAILURE = re.compile(r"could not load|not found|\b404\b|500 internal|failed writing cache|traceback", re.I)
 
 
 def _uzb(page) -> tuple[str, dict[str, float]]:
@@ -428,7 +428,7 @@ def test_dashboard_in_headless_chromium(tmp_path):
     assert (tmp_path / "dashboard.png").stat().st_size > 50_000
     assert not outside, f"the page asked for outside addresses: {outside}"
     assert not bad_requests, f"requests failed: {bad_requests}"
-    assert not [m for m in console_errors if re.search(r"404|failed to load|ERR_", m, re.I)], console_errors
+    assert not [m for m in console_errors if re.search(r"\b404\b|failed to load|ERR_", m, re.I)], console_errors
     assert not [ln for ln in logs.splitlines() if ASSET_FAILURE.search(ln)], logs
 
 
