@@ -27,6 +27,7 @@ from sim.scenario import loading
 from sim.scenario.schema import Scenario
 from sim.workflows import compare as _compare
 from sim.workflows import run as _run
+from sim.workflows.outputs import check_out
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -289,6 +290,8 @@ def compare(base: ScenarioLike, *alternatives: ScenarioLike, replicates: int = 5
     """
     sources = [base, *alternatives]
     scenarios = [load_scenario(s) for s in sources]
+    if out is not None:
+        check_out(Path(out))  # before the runs, not after them
     result = CompareResults(_compare.run_comparison(scenarios, [_source(s) for s in sources], replicates, seed, progress))
     if out is not None:
         result.save(out)

@@ -16,7 +16,7 @@ from sim.kernel.randomness import replicate_draws
 from sim.scenario.loading import load_scenario, scenario_hash
 from sim.scenario.schema import Scenario
 from sim.workflows.fit import EVENT_TOLERANCE, Targets, event_years, load_targets
-from sim.workflows.outputs import atomic_folder, git_commit, utc_now, write_csv, write_json, write_text
+from sim.workflows.outputs import atomic_folder, check_out, git_commit, utc_now, write_csv, write_json, write_text
 from sim.workflows.run import year_ends
 
 #: Bootstrap resamples for the intervals.
@@ -181,6 +181,7 @@ def compare(base: Path, alternatives: list[Path], out: Path, replicates: int = 5
     """
     paths = [base, *alternatives]
     scenarios = [load_scenario(p) for p in paths]  # every file validated before any run
+    check_out(Path(out))
     comp = run_comparison(scenarios, paths, replicates, seed, progress, targets)
     write_comparison(comp, out)
     return {"effects": comp.effects, "events": comp.events, "names": comp.names}

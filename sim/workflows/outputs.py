@@ -151,18 +151,70 @@ def write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_out(target: Path, *, existing_ok: bool = False, hint: str = "choose another --out") -> Path:
+    """Check that ``target`` can become an output folder, before any work starts.
+
+    Args:
+        target: The ``--out`` folder.
+        existing_ok: Accept a non-empty folder (a ``--resume``).
+        hint: What the message about a non-empty folder tells the user to do.
+
+    Raises:
+        OmnibalanceError: naming ``--out`` and what is wrong: a file where the folder (or one of its
+            parents) would be, a non-empty folder, or a place that cannot be written.
+    """
+    target = Path(target)
+    if target.exists():
+        if not target.is_dir():
+            raise OmnibalanceError(f"--out {target}: is a file, not a folder; {hint} (nothing was overwritten)")
+        if not existing_ok and any(target.iterdir()):
+            raise OmnibalanceError(f"--out {target}: output folder exists and is not empty; {hint} (nothing was overwritten)")
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise OmnibalanceError(f"--out {target}: the folder is not writable")
+        return target
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OmnibalanceError(f"--out {target}: cannot be created, {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OmnibalanceError(f"--out {target}: cannot be created, {parent} is not writable")
+    return target
+
+
+def make_out(target: Path, **check: Any) -> Path:
+    """:func:`check_out`, then create the folder (and its parents) with the user's umask."""
+    target = check_out(target, **check)
+    try:
+        target.mkdir(parents=True, exist_ok=True, mode=0o777)
+    except OSError as exc:
+        raise OmnibalanceError(f"--out {target}: cannot be created ({exc.strerror})") from None
+    return target
+
+
 @contextlib.contextmanager
 def atomic_folder(target: Path) -> Iterator[Path]:
     """Build an output folder under a temporary name and rename it into place on success.
 
+    The folder gets the user's umask (a lab group can read it). On any failure or interruption
+    the temporary folder is removed and nothing exists under ``target``'s name.
+
     Raises:
-        OmnibalanceError: if ``target`` already exists and is not empty (nothing is overwritten).
+        OmnibalanceError: if ``target`` cannot be an output folder (see :func:`check_out`).
     """
-    target = Path(target)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise OmnibalanceError(f"{target}: output folder exists and is not empty; choose another --out (nothing was overwritten)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    target = check_out(Path(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+        tmp.chmod(0o777 & ~_umask())
+    except OSError as exc:
+        raise OmnibalanceError(f"--out {target}: cannot be created ({exc.strerror})") from None
     try:
         yield tmp
     except BaseException:

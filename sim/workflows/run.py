@@ -35,6 +35,7 @@ from sim.scenario.loading import scenario_hash
 from sim.scenario.schema import Scenario
 from sim.workflows.fit import Targets, acts_per_run, acts_report, load_targets, modal_quarterly, score
 from sim.workflows.outputs import atomic_folder, git_commit, summary_rows, trajectory_writer, utc_now, write_csv, write_json
+from sim.workflows.resources import check_fits
 
 ENGINES = ("ensemble", "mesa")
 
@@ -170,6 +171,8 @@ def replay(
     targets = targets or load_targets()
     _, ye_steps = cal.year_end_steps()
     R, T, C, J = replicates, exo.n_steps, N_CLIENTS, len(exo.instrument_ids)
+    per_run = len(ye_steps) * C * 2 + 8 * (len(targets.acts) + C) + (T * C * (8 * (N_STANCES + 10) + 2 * J) if keep else 0)
+    check_fits(R * per_run, f"{R:,} replicates", "run fewer (the year-end stances of every run are kept in memory for the summary)")
     year_end = np.empty((R, len(ye_steps), C), dtype=np.int8)
     year_end_bloc = np.empty((R, len(ye_steps), C), dtype=bool)
     counts = {"stance": np.zeros((T, C, N_STANCES)), "status": np.zeros((T, C, 3)), "member": np.zeros((T, C, J))}

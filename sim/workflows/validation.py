@@ -94,13 +94,9 @@ def validate_model(spec_path: Path, out: Path, replicates: int = 400, maxiter: i
             ``evaluations`` each, the variants spread over ``workers`` processes) or ``de``
             (differential evolution from scratch, ``maxiter`` generations of ``popsize`` per parameter).
     """
-    from sim.errors import OmnibalanceError
-    from sim.workflows.outputs import utc_now, write_json, write_text
+    from sim.workflows.outputs import make_out, utc_now, write_json, write_text
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise OmnibalanceError(f"{out}: output folder exists and is not empty; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_out(Path(out))
     started = utc_now()
     spec, history = load_spec(spec_path)
     spec.de.maxiter, spec.de.popsize = maxiter, popsize

@@ -169,3 +169,41 @@ def test_validate(tmp_path):
     proc = omnibalance("validate", str(HISTORY))
     assert proc.returncode == 0
     assert "ok" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "out", "says"),
+    [
+        (lambda t: (t / "FILE").write_text("x"), "FILE", "is a file, not a folder"),
+        (lambda t: (t / "FILE").write_text("x"), "FILE/sub", "cannot be created, "),
+        (lambda t: None, "/proc/omnibalance-test/x", "cannot be created"),
+    ],
+    ids=["out-is-a-file", "parent-is-a-file", "cannot-create"],
+)
+def test_bad_out_is_named_as_such_before_any_work(tmp_path, make, out, says):
+    make(tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    target = out if out.startswith("/") else str(tmp_path / out)
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(HISTORY), "-n", "2", "--out", target, "--quiet"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert f"--out {target}" in proc.stderr and says in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before  # nothing written or changed
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_replicates_beyond_memory_are_refused_before_allocating():
+    proc = omnibalance("run", str(HISTORY), "--replicates", "1000000000000", "--quiet")
+    assert proc.returncode == 2
+    assert "1,000,000,000,000 replicates needs about" in proc.stderr and "GiB available" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_output_folder_gets_the_users_umask(tmp_path):
+    out = tmp_path / "shared"
+    proc = subprocess.run([sys.executable, "-c", f"import os, sys; os.umask(0o022); sys.argv = ['omnibalance', 'run', {str(HISTORY)!r}, '-n', '2', "
+                           f"'--out', {str(out)!r}, '--quiet', '--no-plot']; from sim.face.cli import main; sys.exit(main())"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_mode & 0o777 == 0o755  # group and others can read and enter it, as the umask says

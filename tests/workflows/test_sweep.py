@@ -173,3 +173,14 @@ def test_analyze_sobol_and_method_mismatch(tmp_path):
     with pytest.raises(OmnibalanceError, match="needs a morris design"):
         analyze(tmp_path / "s", "morris")
     assert pq.read_table(next((tmp_path / "s" / "chunks").glob("*.parquet"))).num_rows > 0
+
+
+@pytest.mark.parametrize("kind", ["lhs", "sobol"])
+def test_a_design_beyond_memory_is_refused_at_its_line(tmp_path, kind):
+    p = tmp_path / "huge.yaml"
+    p.write_text(f"scenario: {ROOT / 'scenarios' / 'history.yaml'}\nreplicates: 1\n"
+                 f"design: {{kind: {kind}, points: 1000000000000, seed: 1}}\ndimensions:\n  params.tau: {{range: [0.0, 10.0]}}\n")
+    proc = cli("sweep", str(p), "--out", str(tmp_path / "out"), "--quiet")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: {p}:3: field 'design.points': a design of ") and "GiB available" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -17,7 +17,7 @@ from sim.workflows.calibrate.report import identifiability, write_report
 from sim.workflows.calibrate.spec import get_dotted, load_spec, set_dotted
 from sim.workflows.executors import executor
 from sim.workflows.loss import load_calibration_targets
-from sim.workflows.outputs import utc_now, write_json, write_parquet, write_text
+from sim.workflows.outputs import make_out, utc_now, write_json, write_parquet, write_text
 
 
 def calibrate(
@@ -53,10 +53,7 @@ def calibrate(
         targets = cut
     problem = Problem(spec, scenario_path, targets)
     x_start = start_point(problem, start) if start is not None else problem.start()
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise OmnibalanceError(f"{out}: output folder exists and is not empty; use another --out, or --resume to continue it")
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_out(Path(out), existing_ok=resume, hint="use another --out, or --resume to continue it")
     started = utc_now()
     with executor(executor_kind, workers) as wmap:
         if method == "de":

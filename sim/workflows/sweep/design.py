@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,6 +96,16 @@ def to_value(dim: Dimension, x: float) -> Any:
     d = dict(dim.distribution)
     dist = getattr(scipy.stats, d.pop("name"))(**d)
     return float(dist.ppf(min(max(x, 1e-12), 1 - 1e-12)))
+
+
+def design_size(spec: SweepSpec) -> int:
+    """How many points the spec's design has, computed without building it."""
+    prob = problem(spec)
+    D, N = prob["num_vars"], spec.design.points or 0
+    kind = spec.design.kind
+    if kind == "grid":
+        return math.prod(prob["levels"])
+    return {"lhs": N, "sobol": N * (D + 2), "morris": N * (D + 1)}[kind]
 
 
 def design_points(spec: SweepSpec) -> list[dict[str, Any]]:

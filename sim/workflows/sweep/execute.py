@@ -24,7 +24,7 @@ from sim.kernel.randomness import batch_draws, run_seed
 from sim.scenario.compile import compile_scenario
 from sim.workflows import executors
 from sim.workflows.fit import event_years, load_targets
-from sim.workflows.outputs import git_commit, trajectory_table, utc_now, write_json, write_parquet
+from sim.workflows.outputs import check_out, git_commit, make_out, trajectory_table, utc_now, write_json, write_parquet
 from sim.workflows.sweep.spec import SweepPlan, load_sweep, scenario_for
 
 
@@ -105,9 +105,8 @@ def run_sweep(
     plan = load_sweep(spec_path)
     out = Path(out)
     manifest_path = out / "manifest.json"
+    check_out(out, existing_ok=resume, hint="use --resume to finish it, or another --out")
     if out.exists() and any(out.iterdir()):
-        if not resume:
-            raise OmnibalanceError(f"{out}: sweep folder exists and is not empty; use --resume to finish it, or another --out")
         if not manifest_path.exists():
             raise OmnibalanceError(f"{out}: no manifest.json, not a sweep folder")
         old = json.loads(manifest_path.read_text())
@@ -115,7 +114,7 @@ def run_sweep(
             raise OmnibalanceError(f"{out}: the spec or scenario changed since this sweep started; resume needs the same inputs")
         chunk_size = old["chunk_size"]
     chunk_size = chunk_size or default_chunk_size(plan)
-    out.mkdir(parents=True, exist_ok=True)
+    make_out(out, existing_ok=True)
     if not manifest_path.exists():
         write_json(manifest_path, {
             "spec_file": str(plan.spec_path), "spec": plan.spec.model_dump(mode="json"), "spec_sha256": plan.spec_hash,

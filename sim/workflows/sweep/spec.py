@@ -17,7 +17,8 @@ from sim.errors import ScenarioError
 from sim.scenario.loading import apply_set, resolve_data, validate_data
 from sim.scenario.resolve import load_spec_file, locate, resolve
 from sim.scenario.schema import Scenario
-from sim.workflows.sweep.design import design_points, dimension_bounds, to_value
+from sim.workflows.resources import available_memory
+from sim.workflows.sweep.design import design_points, design_size, dimension_bounds, to_value
 
 
 class Dimension(BaseModel):
@@ -97,6 +98,10 @@ class SweepPlan:
 def _set_text(name: str, value: Any) -> str:
     return f"{name}={value.isoformat() if isinstance(value, dt.date) else value}"
 
+#: Memory one design point takes while the spec is checked (its mapping and its validated scenario), a generous estimate.
+POINT_BYTES = 4096
+
+
 def load_sweep(path: str | Path) -> SweepPlan:
     """Read and check a sweep spec; every design point's scenario is validated before any run.
 
@@ -116,6 +121,11 @@ def load_sweep(path: str | Path) -> SweepPlan:
         except ScenarioError as exc:
             f, line = locate(origin, ("dimensions", name))
             raise ScenarioError(f or path, f"unknown path '{name}': {exc.message}", line=line, field=f"dimensions.{name}") from None
+    n, need = design_size(spec), design_size(spec) * POINT_BYTES
+    if need > available_memory():
+        f, line = locate(origin, ("design",))
+        raise ScenarioError(f or path, f"a design of {n:,} points needs about {need / 2**30:,.1f} GiB to hold, more than the "
+                            f"{available_memory() / 2**30:,.1f} GiB available; use fewer points or several sweeps", line=line, field="design.points")
     points = design_points(spec)
     for i, pt in enumerate(points):
         try:
