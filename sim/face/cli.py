@@ -188,6 +188,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     if args.out is not None and not (args.resolve and len(args.files) == 1):
         raise OmnibalanceError("--out goes with --resolve and a single file")
+    if args.out is not None and args.out.exists():
+        raise OmnibalanceError(f"--out {args.out}: exists; choose a new file name (nothing was overwritten)")
     for f in args.files:
         scn = load_scenario(f, args.sets)
         compile_scenario(scn)

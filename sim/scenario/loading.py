@@ -39,7 +39,7 @@ def _friendly_loc(data: Any, loc: tuple[Any, ...]) -> str:
             node = None
     return ".".join(parts)
 
-def validate_data(data: Any, origin: Origin, path: str | Path, set_paths: dict[tuple[Any, ...], str] | None = None) -> Scenario:
+def validate_data(data: Any, origin: Origin, path: str | Path, set_paths: dict[tuple[Any, ...], str] | None = None, set_by: str = "--set") -> Scenario:
     """Validate raw scenario data, turning the first problem into a located ``ScenarioError``.
 
     Args:
@@ -47,6 +47,7 @@ def validate_data(data: Any, origin: Origin, path: str | Path, set_paths: dict[t
         origin: File and line of each key path (see :mod:`sim.scenario.resolve`).
         path: The file the user named (used when no origin is known).
         set_paths: Key paths set on the command line, with their ``--set`` text.
+        set_by: What set them, for the message (``--set``, or a sweep's design).
     """
     if not isinstance(data, dict):
         raise ScenarioError(path, "a scenario must be a YAML mapping", line=1)
@@ -68,7 +69,7 @@ def validate_data(data: Any, origin: Origin, path: str | Path, set_paths: dict[t
         field = _friendly_loc(data, loc) or None
         for n in range(len(loc), 0, -1):
             if set_paths and loc[:n] in set_paths:
-                raise ScenarioError(path, msg + f" (set by --set {set_paths[loc[:n]]})", field=field) from None
+                raise ScenarioError(path, msg + f" (set by {set_by} {set_paths[loc[:n]]})", field=field) from None
         where, line = locate(origin, loc)
         raise ScenarioError(where or path, msg, line=line, field=field) from None
 
@@ -119,7 +120,8 @@ def apply_set(data: dict[str, Any], assignment: str) -> tuple[Any, ...]:
             raise ScenarioError("--set", f"unknown path '{key}' ('{part}' is not a field here)", field=key)
         loc.append(part)
         if last:
-            node[part] = value
+            # a whole mapping is merged into what is there (``--set 'params={tau: 2}'`` changes tau only)
+            node[part] = deep_merge(node[part], value) if isinstance(value, dict) and isinstance(node.get(part), dict) else value
             break
         if part not in node or node[part] is None:
             node[part] = {}
@@ -148,6 +150,12 @@ def _item_model(model: Any) -> Any:
 def resolve_data(source: Source, overrides: list[str] | None = None, base_dir: str | Path | None = None) -> tuple[dict[str, Any], Origin, dict[tuple[Any, ...], str]]:
     """The raw scenario mapping after ``extends`` and ``--set`` overrides, with origins."""
     data, origin = resolve(source, base=base_dir)
+    params = data.get("params")
+    if isinstance(params, dict):  # a nested parameter set in YAML (params.protection.RUS.unrest) keeps its siblings' defaults
+        defaults = ModelParams().model_dump(mode="json")
+        for k, v in params.items():
+            if isinstance(v, dict) and isinstance(defaults.get(k), dict):
+                params[k] = deep_merge(defaults[k], v)
     set_paths: dict[tuple[Any, ...], str] = {}
     for a in overrides or []:
         set_paths[apply_set(data, a)] = a

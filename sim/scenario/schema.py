@@ -108,6 +108,10 @@ class Instrument(_Strict):
         return self
 
 
+#: Largest size of one shock effect (threat, means, need and intent are on a 0-1 scale).
+EFFECT_BOUND = 5.0
+
+
 class Shock(_Strict):
     """A dated cause: effects on threats or patron quantities that decay after the date."""
 
@@ -115,8 +119,8 @@ class Shock(_Strict):
     date: dt.date
     targets: list[str] = Field(min_length=1)
     effects: dict[str, float] = Field(min_length=1)
-    magnitude: float = Field(1.0, ge=0, description="Multiplier on every effect.")
-    half_life: float | None = Field(None, gt=0, description="Years for the effect to halve; none = permanent.")
+    magnitude: float = Field(1.0, ge=0, le=10, description="Multiplier on every effect (0-10; history uses 1).")
+    half_life: float | None = Field(None, gt=0, le=100, description="Years for the effect to halve (at most 100; leave it out for a permanent effect).")
     until: dt.date | None = Field(None, description="Date after which the effect stops altogether (e.g. a regime that falls).")
     source: str
     reason: str | None = None
@@ -124,6 +128,10 @@ class Shock(_Strict):
     @model_validator(mode="after")
     def _kinds(self) -> Shock:
         kinds = set(self.effects)
+        for k, v in self.effects.items():
+            if not -EFFECT_BOUND <= v <= EFFECT_BOUND:
+                raise _LocatedError(("effects", k), f"effect {v:g} is outside [-{EFFECT_BOUND:g}, {EFFECT_BOUND:g}] (threats, means and need are on a 0-1 "
+                                    "scale; history's largest effect is 1.2)", relative=True)
         bad = [k for k in kinds if k in FORBIDDEN_KINDS]
         if bad:
             raise _LocatedError(
@@ -162,6 +170,11 @@ class Shock(_Strict):
         return self
 
 
+#: The first and last quarters a run may cover: independence (December 1991) and the last year of
+#: the Brent and COW CINC driver series (2016).
+FIRST_QUARTER, LAST_QUARTER = "1991Q4", "2016Q4"
+
+
 class Scenario(_Strict):
     """A complete, validated scenario."""
 
@@ -182,7 +195,10 @@ class Scenario(_Strict):
     @field_validator("start", "end")
     @classmethod
     def _quarter(cls, v: str) -> str:
-        parse_quarter(v)
+        q = parse_quarter(v)
+        if not parse_quarter(FIRST_QUARTER) <= q <= parse_quarter(LAST_QUARTER):
+            raise ValueError(f"{v} is outside {FIRST_QUARTER}-{LAST_QUARTER}, the quarters the driver data cover "
+                             "(from the republics' independence to the last year of the oil price and COW series)")
         return v
 
     @field_validator("clients")

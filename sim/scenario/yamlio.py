@@ -35,6 +35,9 @@ def _walk(node: yaml.Node, path: tuple[Any, ...], lines: Lines, depth: int = 0) 
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _NodeError(key_node.start_mark.line + 1, "a mapping key must be a plain name, not a list or mapping")
             key = _construct(key_node)
+            if key in out:
+                raise _NodeError(key_node.start_mark.line + 1, f"duplicate key '{key}' (first on line {lines[path + (key,)]}); a YAML mapping "
+                                 "keeps only one of them, so say which you mean")
             out[key] = _walk(value_node, path + (key,), lines, depth + 1)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out

@@ -207,3 +207,25 @@ def test_output_folder_gets_the_users_umask(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_mode & 0o777 == 0o755  # group and others can read and enter it, as the umask says
+
+
+def test_validate_resolve_does_not_overwrite_a_file(tmp_path):
+    target = tmp_path / "mine.yaml"
+    target.write_text("precious\n")
+    proc = omnibalance("validate", "--resolve", str(HISTORY), "--out", str(target))
+    assert proc.returncode == 2 and f"--out {target}: exists" in proc.stderr and "Traceback" not in proc.stderr
+    assert target.read_text() == "precious\n"
+
+
+def test_analyze_on_a_run_folder_says_what_it_is(replay):
+    proc = omnibalance("analyze", str(replay))
+    assert proc.returncode == 2
+    assert "an `omnibalance run` folder, not a sweep folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_dashboard_refuses_a_scenario_that_does_not_validate(tmp_path):
+    bad = tmp_path / "dup.yaml"
+    bad.write_text(f"extends: {HISTORY}\nname: a\nname: b\n")
+    proc = omnibalance("dashboard", "--scenario", str(bad), "--port", "0")
+    assert proc.returncode == 2
+    assert f"{bad}:3: duplicate key 'name'" in proc.stderr and "Traceback" not in proc.stderr

@@ -40,13 +40,17 @@ def serve(scenario: Path | None = None, port: int = DEFAULT_PORT, host: str = "1
     ``solara-assets``, so the page works offline.
 
     Raises:
-        OmnibalanceError: if the Solara packages are missing, the scenario file does not exist or the
-            port is taken.
+        OmnibalanceError: if the Solara packages are missing, the scenario file does not exist or
+            fails validation (the message names its file, line and field), or the port is taken.
     """
     if scenario is not None:
         scenario = Path(scenario).expanduser().resolve()
         if not scenario.is_file():
             raise OmnibalanceError(f"scenario file not found: {scenario}")
+        from sim.scenario.compile import compile_scenario
+        from sim.scenario.loading import load_scenario
+
+        compile_scenario(load_scenario(scenario))  # the same check as `omnibalance validate`, before serving it
         os.environ[SCENARIO_ENV] = str(scenario)
     if port == 0:
         port = free_port(host)

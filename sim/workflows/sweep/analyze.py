@@ -69,7 +69,14 @@ def analyze_sweep(out: Path, method: str | None = None) -> dict[str, Any]:
     mpath = out / "manifest.json"
     if not mpath.exists():
         raise OmnibalanceError(f"{out}: no manifest.json, not a sweep folder")
-    manifest = json.loads(mpath.read_text())
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (OSError, ValueError) as exc:
+        raise OmnibalanceError(f"{mpath}: cannot read it ({exc})") from None
+    missing = [k for k in ("spec", "n_points", "n_runs", "design_points") if k not in manifest]
+    if missing:
+        kind = "an `omnibalance run` folder" if "scenario_sha256" in manifest or (out / "trajectories.parquet").exists() else "not a sweep's manifest"
+        raise OmnibalanceError(f"{mpath}: {kind}, not a sweep folder (no '{missing[0]}'); analyze reads what `omnibalance sweep` writes")
     spec = SweepSpec.model_validate(manifest["spec"])
     kind = spec.design.kind
     method = method or (kind if kind in ("sobol", "morris") else None)

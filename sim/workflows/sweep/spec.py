@@ -132,7 +132,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
             scenario_for(scenario, pt)
         except ScenarioError as exc:
             f, line = locate(origin, ("dimensions",))
-            raise ScenarioError(f or path, f"design point {i} ({pt}) gives an invalid scenario: {exc}", line=line, field="dimensions") from None
+            raise ScenarioError(f or path, f"design point {i} ({', '.join(_set_text(k, v) for k, v in pt.items())}) gives an invalid scenario: {exc}", line=line, field="dimensions") from None
     digest = hashlib.sha256(path.read_bytes() + scenario.read_bytes()).hexdigest()
     return SweepPlan(spec, path, scenario, list(spec.dimensions), points, digest)
 
@@ -145,7 +145,7 @@ def scenario_for(scenario_path: Path, point: dict[str, Any]) -> Scenario:
     data, origin = _resolved(scenario_path, scenario_path.stat().st_mtime_ns)
     data = copy.deepcopy(data)
     set_paths = {apply_set(data, _set_text(k, v)): _set_text(k, v) for k, v in point.items()}
-    return validate_data(data, origin, scenario_path, set_paths)
+    return validate_data(data, origin, scenario_path, set_paths, set_by="the design:")
 
 
 def _midpoint(dim: Dimension) -> float:
