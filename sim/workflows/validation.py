@@ -94,9 +94,17 @@ def validate_model(spec_path: Path, out: Path, replicates: int = 400, maxiter: i
             ``evaluations`` each, the variants spread over ``workers`` processes) or ``de``
             (differential evolution from scratch, ``maxiter`` generations of ``popsize`` per parameter).
     """
-    from sim.workflows.outputs import make_out, utc_now, write_json, write_text
+    from sim.workflows.outputs import atomic_folder
 
-    out = make_out(Path(out))
+    with atomic_folder(Path(out)) as folder:  # nothing under --out until it finishes; removed on Ctrl-C or SIGTERM
+        return _validate(spec_path, folder, replicates, maxiter, popsize, workers, progress, method, evaluations)
+
+
+def _validate(spec_path: Path, out: Path, replicates: int, maxiter: int, popsize: int, workers: int | None, progress: bool, method: str,
+              evaluations: int) -> dict[str, Any]:
+    """:func:`validate_model`'s work, written into ``out`` (a temporary folder)."""
+    from sim.workflows.outputs import utc_now, write_json, write_text
+
     started = utc_now()
     spec, history = load_spec(spec_path)
     spec.de.maxiter, spec.de.popsize = maxiter, popsize

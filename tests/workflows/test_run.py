@@ -229,3 +229,29 @@ def test_dashboard_refuses_a_scenario_that_does_not_validate(tmp_path):
     proc = omnibalance("dashboard", "--scenario", str(bad), "--port", "0")
     assert proc.returncode == 2
     assert f"{bad}:3: duplicate key 'name'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", str(HISTORY), "-n", "200000", "--quiet"],
+        ["calibrate", str(ROOT / "calibration" / "spec.yaml"), "--method", "polish", "--executor", "serial", "--quiet"],
+    ],
+    ids=["run", "calibrate"],
+)
+def test_sigterm_leaves_nothing_under_the_final_name(tmp_path, command):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", *command, "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.*.partial")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until the work has started (its temporary folder exists)
+    assert proc.poll() is None, proc.communicate()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.iterdir())  # no partial output under any name

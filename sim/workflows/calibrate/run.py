@@ -3,6 +3,7 @@ population, a trace, ``summary.json`` and the report."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sim.workflows.calibrate.report import identifiability, write_report
 from sim.workflows.calibrate.spec import get_dotted, load_spec, set_dotted
 from sim.workflows.executors import executor
 from sim.workflows.loss import load_calibration_targets
-from sim.workflows.outputs import make_out, utc_now, write_json, write_parquet, write_text
+from sim.workflows.outputs import atomic_folder, make_out, utc_now, write_json, write_parquet, write_text
 
 
 def calibrate(
@@ -53,50 +54,58 @@ def calibrate(
         targets = cut
     problem = Problem(spec, scenario_path, targets)
     x_start = start_point(problem, start) if start is not None else problem.start()
-    out = make_out(Path(out), existing_ok=resume, hint="use another --out, or --resume to continue it")
-    started = utc_now()
-    with executor(executor_kind, workers) as wmap:
-        if method == "de":
-            result = run_de(problem, out, wmap, progress)
-        elif method == "polish":
-            result = run_polish(problem, out, x_start, progress)
-        else:
-            result = run_abc(problem, out, wmap, progress, resume)
-    best = problem.params(result["x"])
-    full = load_calibration_targets()
-    best_in = problem.evaluate_many(result["x"][None], targets)[0]
-    best_all = problem.evaluate_many(result["x"][None], full)[0]
-    out_of_window = problem.evaluate_many(result["x"][None], full.after(fit_until))[0] if fit_until is not None else None
-    rule_used = (spec.rule or load_scenario(scenario_path).rule).value
-
-    values = {n: float(v) for n, v in zip(problem.names, result["values"], strict=True)}
-    params_doc: dict[str, Any] = {}
-    for n, v in values.items():
-        set_dotted(params_doc, n, round(v, 6))
-    header = (
-        f"# Calibrated parameters ({method}, rule {rule_used}{', fit until ' + str(fit_until) if fit_until else ''}).\n"
-        f"# Produced by: omnibalance calibrate {spec_path} --method {method}"
-        f"{' --rule ' + rule if rule else ''}{' --fit-until ' + str(fit_until) if fit_until else ''}"
-        f"{f' --start {start}' if start else ''}{f' --maxiter {maxiter}' if maxiter else ''}{f' --popsize {popsize}' if popsize else ''} --out {out}\n"
-        f"# Objective {result['fun']:.4f}; report: {out / 'report.md'}\n"
-    )
-    write_text(out / "best.yaml", header + yaml.safe_dump({"params": params_doc}, sort_keys=False))
-    if method == "abc":
-        vals = problem.to_values(result["particles"].T)
-        write_parquet(out / "posterior.parquet", {n: vals[i] for i, n in enumerate(problem.names)} | {"weight": result["weights"], "distance": result["distance"]})
-        samples, weights = result["particles"], result["weights"]
+    out = Path(out)
+    if method == "abc":  # ABC writes each generation into --out as it goes, so an interrupted run can --resume
+        folder_ctx: Any = contextlib.nullcontext(make_out(out, existing_ok=resume, hint="use another --out, or --resume to continue it"))
+    elif resume:
+        raise OmnibalanceError(f"--resume continues an ABC calibration; a {method} run is written under a temporary name and appears in "
+                               f"--out only when it finishes, so start it again")
     else:
-        samples, weights = np.where(problem.log, np.log(np.maximum(result["population"], 1e-300)), result["population"]), None
-    ident = identifiability(problem, samples, weights)
-    summary = {
-        "method": method, "rule": rule_used, "fit_until": fit_until, "spec": str(spec_path), "scenario": str(scenario_path),
-        "parameters": values, "objective": result["fun"], "in_window": best_in, "full_history": best_all,
-        "out_of_window": out_of_window, "identifiability": ident, "seconds": result["seconds"],
-        "started": started, "finished": utc_now(), "replicates": spec.replicates, "seed": spec.seed,
-        "history": result.get("history") or result.get("trace"),
-    }
-    write_json(out / "summary.json", summary)
-    write_report(out, problem, summary, result, best, samples, weights)
+        folder_ctx = atomic_folder(out)  # nothing under --out until it finishes; removed on Ctrl-C or SIGTERM
+    with folder_ctx as folder:
+        started = utc_now()
+        with executor(executor_kind, workers) as wmap:
+            if method == "de":
+                result = run_de(problem, folder, wmap, progress)
+            elif method == "polish":
+                result = run_polish(problem, folder, x_start, progress)
+            else:
+                result = run_abc(problem, folder, wmap, progress, resume)
+        best = problem.params(result["x"])
+        full = load_calibration_targets()
+        best_in = problem.evaluate_many(result["x"][None], targets)[0]
+        best_all = problem.evaluate_many(result["x"][None], full)[0]
+        out_of_window = problem.evaluate_many(result["x"][None], full.after(fit_until))[0] if fit_until is not None else None
+        rule_used = (spec.rule or load_scenario(scenario_path).rule).value
+
+        values = {n: float(v) for n, v in zip(problem.names, result["values"], strict=True)}
+        params_doc: dict[str, Any] = {}
+        for n, v in values.items():
+            set_dotted(params_doc, n, round(v, 6))
+        header = (
+            f"# Calibrated parameters ({method}, rule {rule_used}{', fit until ' + str(fit_until) if fit_until else ''}).\n"
+            f"# Produced by: omnibalance calibrate {spec_path} --method {method}"
+            f"{' --rule ' + rule if rule else ''}{' --fit-until ' + str(fit_until) if fit_until else ''}"
+            f"{f' --start {start}' if start else ''}{f' --maxiter {maxiter}' if maxiter else ''}{f' --popsize {popsize}' if popsize else ''} --out {out}\n"
+            f"# Objective {result['fun']:.4f}; report: {out / 'report.md'}\n"
+        )
+        write_text(folder / "best.yaml", header + yaml.safe_dump({"params": params_doc}, sort_keys=False))
+        if method == "abc":
+            vals = problem.to_values(result["particles"].T)
+            write_parquet(folder / "posterior.parquet", {n: vals[i] for i, n in enumerate(problem.names)} | {"weight": result["weights"], "distance": result["distance"]})
+            samples, weights = result["particles"], result["weights"]
+        else:
+            samples, weights = np.where(problem.log, np.log(np.maximum(result["population"], 1e-300)), result["population"]), None
+        ident = identifiability(problem, samples, weights)
+        summary = {
+            "method": method, "rule": rule_used, "fit_until": fit_until, "spec": str(spec_path), "scenario": str(scenario_path),
+            "parameters": values, "objective": result["fun"], "in_window": best_in, "full_history": best_all,
+            "out_of_window": out_of_window, "identifiability": ident, "seconds": result["seconds"],
+            "started": started, "finished": utc_now(), "replicates": spec.replicates, "seed": spec.seed,
+            "history": result.get("history") or result.get("trace"),
+        }
+        write_json(folder / "summary.json", summary)
+        write_report(folder, problem, summary, result, best, samples, weights)
     return summary
 
 
