@@ -35,16 +35,30 @@ class ScenarioRuns:
 
 
 def bootstrap_diff(alt: np.ndarray, base: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> tuple[np.ndarray, np.ndarray]:
-    """95% percentile intervals of ``mean(alt - base)`` over replicates, resampling replicates jointly (paired).
+    """95% BCa intervals of ``mean(alt - base)`` over replicates, resampling replicates jointly
+    (paired: the bootstrap of the per-replicate differences), by :func:`scipy.stats.bootstrap`.
+
+    Where every replicate's difference is the same (no effect at all, or the same effect in every
+    run) the interval is that value: BCa is undefined there and nothing varies to resample.
 
     Args:
         alt, base: ``[R, ...]`` per-replicate outcomes of the same seeds.
     """
+    import warnings
+
+    from scipy.stats import bootstrap
+
     R = alt.shape[0]
     d = (alt.astype(float) - base.astype(float)).reshape(R, -1)
-    weights = rng.multinomial(R, np.full(R, 1.0 / R), size=n_boot) / R  # [B, R]
-    means = weights @ d
-    lo, hi = np.percentile(means, [2.5, 97.5], axis=0)
+    lo, hi = d.mean(axis=0), d.mean(axis=0)
+    varies = ~(d == d[:1]).all(axis=0)
+    if varies.any() and R > 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # BCa's warning on a column with a single non-zero value: its bounds fall back below
+            ci = bootstrap((d[:, varies],), np.mean, axis=0, vectorized=True, paired=False, n_resamples=n_boot, method="BCa",
+                           confidence_level=0.95, random_state=rng, batch=max(1, int(2e7 // max(1, R * varies.sum())))).confidence_interval
+        lo[varies] = np.where(np.isfinite(ci.low), ci.low, d[:, varies].min(axis=0))
+        hi[varies] = np.where(np.isfinite(ci.high), ci.high, d[:, varies].max(axis=0))
     return lo.reshape(alt.shape[1:]), hi.reshape(alt.shape[1:])
 
 
@@ -206,7 +220,7 @@ def _report(names, runs, effects, ev_rows, years, replicates, root) -> str:
         "",
         f"{replicates} replicates per scenario with common random numbers (root seed {root}): replicate r of every",
         "scenario draws the same random numbers, so differences come from the scenario edits alone.",
-        "Effects are differences in the share of replicates in a stance at year end, with 95% paired bootstrap",
+        "Effects are differences in the share of replicates in a stance at year end, with 95% paired BCa bootstrap",
         f"intervals ({N_BOOT} resamples). An effect is called clear when its interval excludes zero.",
         "",
     ]

@@ -127,6 +127,21 @@ def test_bootstrap_interval_of_identical_runs_is_zero():
     assert (lo == 0).all() and (hi == 0).all()
 
 
+def test_bootstrap_interval_is_scipys_paired_bca():
+    from scipy.stats import bootstrap
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2, (300, 2))
+    alt = np.where(rng.random((300, 2)) < 0.3, 1 - base, base)  # 30% of runs change: a noisy paired effect
+    alt[:, 1] = base[:, 1]  # and a column with no effect at all
+    lo, hi = bootstrap_diff(alt, base, np.random.default_rng(7), n_boot=500)
+    ref = bootstrap(((alt[:, 0] - base[:, 0]).astype(float),), np.mean, method="BCa", n_resamples=500, random_state=np.random.default_rng(7)).confidence_interval
+    d = (alt[:, 0] - base[:, 0]).mean()
+    assert lo[0] < d < hi[0]
+    assert abs(lo[0] - ref.low) < 0.02 and abs(hi[0] - ref.high) < 0.02  # same method; resampled differently (batched draws)
+    assert lo[1] == hi[1] == 0.0
+
+
 def test_unedited_counterfactual_gives_exactly_zero_difference(tmp_path):
     same = child(tmp_path, "name: same\n")
     out = tmp_path / "cmp"

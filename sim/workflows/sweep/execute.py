@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sim import __version__
 from sim.engines.ensemble import simulate
@@ -139,10 +138,18 @@ def run_sweep(
 def _chunk_runs(plan: SweepPlan, k: int, size: int) -> int:
     return min(plan.n_runs, (k + 1) * size) - k * size
 
-def read_sweep(out: Path) -> pa.Table:
-    """All finished chunks of a sweep, sorted by run."""
-    files = sorted((Path(out) / "chunks").glob("chunk_*.parquet"))
-    if not files:
+def read_sweep(out: Path, columns: list[str] | None = None) -> pa.Table:
+    """All finished chunks of a sweep, sorted by run, read as one :mod:`pyarrow.dataset` (hidden
+    temporary files of chunks still being written are ignored).
+
+    Args:
+        out: The sweep folder.
+        columns: Read only these columns (default all).
+    """
+    import pyarrow.dataset as pads
+
+    chunks = Path(out) / "chunks"
+    dataset = pads.dataset(chunks, format="parquet") if chunks.is_dir() else None
+    if dataset is None or not dataset.files:
         raise OmnibalanceError(f"{out}: no finished chunks")
-    t = pa.concat_tables([pq.read_table(f) for f in files])
-    return t.sort_by("run")
+    return dataset.to_table(columns=columns).sort_by("run")
