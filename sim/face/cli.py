@@ -88,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) and plots for a finished sweep")
     an.add_argument("sweep_dir", type=Path, help="the sweep folder")
-    an.add_argument("--method", choices=("sobol", "morris"), default=None, help="index to compute (needs a design made for it); default: the design's, else rank correlations")
+    an.add_argument("--method", choices=("sobol", "morris", "prim"), default=None,
+                    help="sobol or morris: that index (needs a design made for it; default: the design's, else rank correlations); "
+                    "prim: scenario discovery for --outcome")
+    an.add_argument("--outcome", default=None, help="with --method prim: a per-run condition, e.g. 'event_UZB_2005 <= 2006' or 'share_UZB_RUS > 0.5'")
+    an.add_argument("--threshold", type=float, default=0.8, help="with --method prim: least density of the reported box (default 0.8)")
     vm = sub.add_parser("validate-model", help="ablations, causal signatures, rival theory, proper scores: a validation report")
     vm.add_argument("--spec", type=Path, default=Path("calibration/spec.yaml"), help="calibration spec whose parameters the ablations refit")
     vm.add_argument("--out", type=Path, default=None, help="output folder (default outputs/validation-<timestamp>/)")
@@ -138,6 +142,19 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from sim.workflows.sweep.analyze import analyze_sweep
+
+    if args.method == "prim" or args.outcome is not None:
+        if args.method != "prim" or args.outcome is None:
+            raise OmnibalanceError("--method prim needs --outcome, and --outcome goes with --method prim")
+        from sim.workflows.sweep.discovery import discover
+
+        r = discover(args.sweep_dir, args.outcome, args.threshold)
+        print(f"wrote {args.sweep_dir}/prim_box.csv, prim_trajectory.csv, prim.json, prim.png")
+        print(f"  '{r['outcome']}' holds in {r['share_holding']:.0%} of {r['runs']} runs; box {r['box']}: coverage {r['coverage']:.2f}, density {r['density']:.2f}")
+        for lim in r["limits"]:
+            if lim["restricted"]:
+                print(f"  {lim['input']}: {lim['low']:.6g} to {lim['high']:.6g} (design {lim['design_low']:.6g} to {lim['design_high']:.6g})")
+        return 0
 
     r = analyze_sweep(args.sweep_dir, args.method)
     print(f"wrote {args.sweep_dir}/sensitivity.csv, sensitivity.png, scatter.png ({r['method']})")

@@ -59,11 +59,12 @@ def analyze(problem: dict[str, Any], Y: np.ndarray, *, method: str = "sobol", X:
 _ROWS = {"spearman": (("spearman", None),), "sobol": (("S1", "S1_conf"), ("ST", "ST_conf")), "morris": (("mu_star", "mu_star_conf"), ("sigma", None))}
 
 
-def analyze_sweep(out: Path, method: str | None = None) -> dict[str, Any]:
-    """Sensitivity indices of a finished sweep (``omnibalance analyze``): ``sensitivity.csv`` and plots, written into ``out``.
+def finished_sweep(out: Path) -> tuple[SweepSpec, dict[str, Any], Any]:
+    """The spec, manifest and result table of a finished sweep folder.
 
-    ``sobol`` needs a sobol (Saltelli) design, ``morris`` a morris design; any design also gets
-    Spearman rank correlations and outcome-vs-input scatter plots.
+    Raises:
+        OmnibalanceError: if ``out`` is not a sweep folder (a run folder is named as such) or the
+            sweep has not finished.
     """
     out = Path(out)
     mpath = out / "manifest.json"
@@ -77,15 +78,25 @@ def analyze_sweep(out: Path, method: str | None = None) -> dict[str, Any]:
     if missing:
         kind = "an `omnibalance run` folder" if "scenario_sha256" in manifest or (out / "trajectories.parquet").exists() else "not a sweep's manifest"
         raise OmnibalanceError(f"{mpath}: {kind}, not a sweep folder (no '{missing[0]}'); analyze reads what `omnibalance sweep` writes")
-    spec = SweepSpec.model_validate(manifest["spec"])
+    table = read_sweep(out)
+    if len(table) != manifest["n_runs"]:
+        raise OmnibalanceError(f"{out}: {len(table)} of {manifest['n_runs']} runs finished; complete it with --resume first")
+    return SweepSpec.model_validate(manifest["spec"]), manifest, table
+
+
+def analyze_sweep(out: Path, method: str | None = None) -> dict[str, Any]:
+    """Sensitivity indices of a finished sweep (``omnibalance analyze``): ``sensitivity.csv`` and plots, written into ``out``.
+
+    ``sobol`` needs a sobol (Saltelli) design, ``morris`` a morris design; any design also gets
+    Spearman rank correlations and outcome-vs-input scatter plots.
+    """
+    out = Path(out)
+    spec, manifest, table = finished_sweep(out)
     kind = spec.design.kind
     method = method or (kind if kind in ("sobol", "morris") else None)
     if method is not None and method != kind:
-        raise OmnibalanceError(f"{mpath}: field 'spec.design.kind' is '{kind}'; --method {method} needs a {method} design (run a sweep made for it)")
-    table = read_sweep(out)
+        raise OmnibalanceError(f"{out / 'manifest.json'}: field 'spec.design.kind' is '{kind}'; --method {method} needs a {method} design (run a sweep made for it)")
     n_points = manifest["n_points"]
-    if len(table) != manifest["n_runs"]:
-        raise OmnibalanceError(f"{out}: {len(table)} of {manifest['n_runs']} runs finished; complete it with --resume first")
     point = table.column("point").to_numpy()
     names = list(spec.dimensions)
     X = np.array([[_numeric(spec.dimensions[n], p[n]) for n in names] for p in manifest["design_points"]])
