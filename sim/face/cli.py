@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from sim import __version__
 from sim.errors import OmnibalanceError
@@ -32,9 +33,16 @@ _seed = _integer("a non-negative whole number", lambda n: n >= 0, "non-negative"
 _port = _integer("a port number", lambda n: 0 <= n <= 65535, "between 0 and 65535")
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit 2), like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    p = argparse.ArgumentParser(prog="omnibalance", description="Agent-based simulator of Central Asian alignments, 1991-2016.")
+    p = OneLineErrors(prog="omnibalance", description="Agent-based simulator of Central Asian alignments, 1991-2016.")
     p.add_argument("--version", action="version", version=f"omnibalance {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
