@@ -48,6 +48,12 @@ def _check(proc: subprocess.CompletedProcess, names: str, keep: Path, before: di
     assert _snapshot(keep) == before, "a pre-existing output folder changed"
 
 
+def _spec_text(base: dict[str, str], edit: str) -> str:
+    """A spec of ``base``'s top-level entries with ``edit`` in place of the entries it redefines."""
+    kept = [text for key, text in base.items() if f"\n{key}:" not in f"\n{edit}"]
+    return "\n".join([*kept, edit]) + "\n"
+
+
 @pytest.fixture(scope="module")
 def keep(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
     """An output folder that exists before every case; no case may touch it."""
@@ -108,12 +114,7 @@ def test_malformed_sweeps(tmp_path_factory, keep, edit):
     f = d / "sweep.yaml"
     base = {"scenario": f"scenario: {HISTORY}", "replicates": "replicates: 2", "design": "design: {kind: lhs, points: 4, seed: 1}",
             "dimensions": "dimensions:\n  params.tau: {range: [0.0, 10.0]}"}
-    for key in list(base):
-        if edit.startswith(key + ":"):
-            base.pop(key)
-    if "dimensions:" in edit:
-        base.pop("dimensions", None)
-    f.write_text("\n".join([*base.values(), edit]) + "\n", encoding="utf-8")
+    f.write_text(_spec_text(base, edit), encoding="utf-8")
     _check(_run(["sweep", str(f), "--quiet", "--executor", "serial", "--out", str(folder)], d), str(f), folder, before)
 
 
@@ -136,10 +137,7 @@ def test_malformed_calibration_specs(tmp_path_factory, keep, edit):
     d = tmp_path_factory.mktemp("cal")
     f = d / "spec.yaml"
     base = {"scenario": f"scenario: {HISTORY}", "replicates": "replicates: 2", "parameters": "parameters:\n  tau: {bounds: [0, 10]}"}
-    for key in list(base):
-        if edit.startswith(key + ":"):
-            base.pop(key)
-    f.write_text("\n".join([*base.values(), edit]) + "\n", encoding="utf-8")
+    f.write_text(_spec_text(base, edit), encoding="utf-8")
     _check(_run(["calibrate", str(f), "--method", "polish", "--executor", "serial", "--quiet", "--out", str(folder)], d), str(f), folder, before)
 
 
