@@ -190,6 +190,7 @@ def run(
     progress: bool = False,
     chunk_size: int = 2000,
     source: str | Path | None = None,
+    posterior: str | Path | None = None,
 ) -> Results:
     """Run ``replicates`` stochastic replays of a scenario.
 
@@ -207,6 +208,8 @@ def run(
         progress: Show a progress bar.
         chunk_size: Runs simulated at once.
         source: The scenario's file, for the manifest, when ``scenario`` is already loaded.
+        posterior: An ABC calibration folder (``posterior.parquet``): each replicate draws its
+            parameters from it, so the bands include parameter uncertainty (ensemble engine).
 
     Example:
         >>> import sim
@@ -216,6 +219,10 @@ def run(
     """
     scn = load_scenario(scenario, overrides)
     kw = {"replicates": replicates, "seed": seed, "engine": engine, "source": source or _source(scenario), "chunk_size": chunk_size, "progress": progress}
+    if posterior is not None:
+        from sim.workflows.posterior import load_posterior
+
+        kw["posterior"] = load_posterior(posterior, scn.params)
     if out is not None:
         return Results(_run.run_to_folder(scn, out, plot, **kw))
     return Results(_run.replay(scn, full=trajectories, keep=trajectories, **kw))

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=("ensemble", "mesa"), default=None, help="ensemble (vectorised, default when replicates > 1) or mesa (agent by agent)")
     run.add_argument("--out", type=Path, default=None, help="output folder (default outputs/<scenario>-<timestamp>/); must not exist or be empty")
     run.add_argument("--no-plot", action="store_true", help="skip alignment.png")
+    run.add_argument("--posterior", type=Path, default=None, metavar="DIR",
+                     help="an ABC calibration folder: each replicate draws its parameters from its posterior.parquet")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     val = sub.add_parser("validate", help="check scenario files without running them")
@@ -190,7 +192,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     scn = load_scenario(args.scenario, args.sets)
     out = args.out or default_out(scn.name)
-    result = run(scn, args.replicates, args.seed, args.engine, out=out, progress=not args.quiet, plot=not args.no_plot, source=args.scenario)
+    result = run(scn, args.replicates, args.seed, args.engine, out=out, progress=not args.quiet, plot=not args.no_plot, source=args.scenario,
+                 posterior=args.posterior)
     fit = result.fit
     print(f"wrote {out}/ ({', '.join(sorted(p.name for p in Path(out).iterdir()))}) in {result.seconds:.1f} s")
     for actor, rate in fit["hit_rate"].items():

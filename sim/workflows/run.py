@@ -35,6 +35,7 @@ from sim.scenario.loading import scenario_hash
 from sim.scenario.schema import Scenario
 from sim.workflows.fit import Targets, acts_per_run, acts_report, load_targets, modal_quarterly, score
 from sim.workflows.outputs import atomic_folder, git_commit, summary_rows, trajectory_writer, utc_now, write_csv, write_json
+from sim.workflows.posterior import Posterior
 from sim.workflows.resources import check_fits
 
 ENGINES = ("ensemble", "mesa")
@@ -143,6 +144,7 @@ def replay(
     progress: bool = False,
     targets: Targets | None = None,
     exo: Exogenous | None = None,
+    posterior: Posterior | None = None,
 ) -> Replay:
     """Run ``replicates`` stochastic replays of ``scn`` and tally them.
 
@@ -159,6 +161,7 @@ def replay(
         progress: Show a progress bar.
         targets: History to score against (default ``calibration/targets``).
         exo: The compiled scenario, to skip compiling it again.
+        posterior: Draw each replicate's parameters from this posterior (ensemble engine only).
     """
     import time
 
@@ -167,6 +170,8 @@ def replay(
     engine = engine or ("ensemble" if replicates > 1 else "mesa")
     if engine not in ENGINES:
         raise OmnibalanceError(f"unknown engine '{engine}' (ensemble or mesa)")
+    if posterior is not None and engine != "ensemble":
+        raise OmnibalanceError("--posterior runs on the ensemble engine (each replicate with its own parameters)")
     exo, cal = (exo if exo is not None else compile_scenario(scn)), scn.calendar
     targets = targets or load_targets()
     _, ye_steps = cal.year_end_steps()
@@ -179,11 +184,17 @@ def replay(
     act_steps = np.empty((R, len(targets.acts)), dtype=np.int64)
     switches = np.empty((R, C))
     seeds_all = replicate_seeds(root, R)
+    particle = posterior.draw(root, np.arange(R)) if posterior is not None else None
     chunks: list[Chunk] | None = [] if keep else None
     with tqdm(total=R, desc=f"{scn.name} ({engine})", unit="run", disable=not progress, leave=False) as bar:
         for lo in range(0, R, chunk_size):
             idx = np.arange(lo, min(R, lo + chunk_size))
-            res = run_batch(scn, exo, seeds_all[idx], engine, full=full)
+            if particle is None:
+                res = run_batch(scn, exo, seeds_all[idx], engine, full=full)
+            else:  # one setting per distinct particle in this chunk
+                used, setting = np.unique(particle[idx], return_inverse=True)
+                res = simulate(exo, stack_params([posterior.params[i] for i in used]), scn.rule, batch_draws(seeds_all[idx], exo.n_steps, N_CLIENTS),
+                               full=full, setting=setting)
             year_end[idx] = res.stance[:, ye_steps]
             year_end_bloc[idx] = exo.in_bloc(res.member[:, ye_steps])
             counts["stance"] += np.stack([(res.stance == s).sum(axis=0) for s in range(N_STANCES)], axis=-1)
@@ -202,6 +213,8 @@ def replay(
     fit["acts"] = acts_report(targets.acts, act_steps, acts_per_run(targets.acts, cal, modal_stance, modal_member, exo.instrument_ids)[0], cal)
     fit["switches_per_run"] = {a: float(switches[:, c].mean()) for c, a in enumerate(CLIENTS)}
     fit["replicates"] = R
+    if posterior is not None:
+        fit["posterior"] = {"source": str(posterior.source), "particles": len(posterior.params), "distinct_used": int(len(np.unique(particle)))}
     return Replay(scn, Path(source) if source is not None else None, root, engine, targets, exo, year_end, counts["stance"] / R, counts["status"] / R,
                   counts["member"] / R, fit, started, utc_now(), time.perf_counter() - t0, chunks)
 
@@ -257,6 +270,7 @@ def write_products(folder: Path, rep: Replay, plot: bool = True) -> None:
         "replicates": rep.replicates,
         "seeds": "seed of replicate r = sim.kernel.randomness.run_seed(root_seed, r) (numpy SeedSequence(root_seed, spawn_key=(r,))); per-row seeds are in trajectories.parquet",
         "engine": rep.engine,
+        "posterior": rep.fit.get("posterior"),  # if set, replicate r's parameters: a particle drawn by sim.workflows.posterior.Posterior.draw
         "package_version": __version__,
         "git_commit": git_commit(),
         "python": platform.python_version(),
