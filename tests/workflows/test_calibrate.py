@@ -170,6 +170,12 @@ def test_abc_resume_keeps_finished_generations(tmp_path):
     assert gens[:2] == ["generation_00.parquet", "generation_01.parquet"]
     assert (out / "generations" / "generation_00.parquet").read_bytes() == first
     assert (out / "posterior.parquet").exists()
+    # the report says how far the posterior's tolerance is from the shipped best fit
+    report = (out / "report.md").read_text()
+    tol = json.loads((out / "summary.json").read_text())["history"][-1]["tolerance"]
+    best = json.loads((ROOT / "calibration" / "report" / "summary.json").read_text())["objective"]
+    assert "## Tolerance reached" in report and f"**{tol:.3f}**" in report and f"{best:.4f}" in report
+    assert ("not** within 20%" in report) == (tol > 1.2 * best)
 
 
 def test_polish_starts_where_told_and_never_worsens_the_fit(tmp_path):

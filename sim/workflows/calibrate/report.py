@@ -60,6 +60,26 @@ def predictive(problem: Problem, samples: np.ndarray, weights: np.ndarray | None
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
+def _tolerance_lines(summary: dict[str, Any]) -> list[str]:
+    """How close the ABC posterior got: its last tolerance against the shipped best fit's objective."""
+    import json
+
+    from sim.project import project_root
+
+    tol = float(summary["history"][-1]["tolerance"])
+    best_file = project_root() / "calibration" / "report" / "summary.json"
+    best = json.loads(best_file.read_text())["objective"] if best_file.is_file() else None
+    lines = ["## Tolerance reached", "", f"The last generation accepted particles within a distance of **{tol:.3f}** "
+             f"(generation {summary['history'][-1]['generation']})."]
+    if best is not None:
+        ratio = tol / best
+        lines[-1] += (f" The shipped best fit (calibration/report) reaches an objective of {best:.4f}: the posterior's tolerance is "
+                      f"{ratio:.1f} times that, " + ("within" if ratio <= 1.2 else "**not** within") + " 20% of it"
+                      + ("." if ratio <= 1.2 else ", so this posterior describes a looser fit than the shipped one and its spreads overstate "
+                         "the uncertainty around the best fit (a larger budget, or another sampler, is needed to reach it)."))
+    return [*lines, ""]
+
+
 def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: dict[str, Any], best: ModelParams, samples, weights) -> None:
     method = summary["method"]
     plot_trace(summary, out / "trace.png")
@@ -96,6 +116,8 @@ def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: d
         "| measure | fitted window | whole history |",
         "|---|---|---|",
     ]
+    if method == "abc" and summary.get("history"):
+        lines[-4:-4] = _tolerance_lines(summary)
     keys = (["objective", "hit_UZB", "hit_KAZ", "share_accepted", "logp", "timing", "acts", "dejure", "excess_switches", "switches_UZB", "switches_KAZ", "beta_penalty"]
             + [k for k in full if k.startswith("event_")] + [k for k in full if k.startswith("act_")])
     for k in keys:
