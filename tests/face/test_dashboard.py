@@ -390,9 +390,12 @@ def test_dashboard_in_headless_chromium(tmp_path):
                 else:  # a placeholder calibration: the hand-set defaults are the scenario's parameters, nothing to recompute
                     page.wait_for_timeout(1000)
                     assert _uzb(page)[0] == key0
+                if _handset(load_scenario(HISTORY)):  # settle on the hand-set run before switching Andijan off (one render shows both)
+                    page.wait_for_function("() => document.querySelector('.omni-cmd').innerText.includes('--set params.')", timeout=30_000)
                 key1, before = _uzb(page)
                 page.get_by_text("Andijan (May 2005)", exact=True).click()
                 _wait_new_key(page, key1)
+                page.wait_for_function("() => document.querySelector('.omni-cmd').innerText.includes('shocks.andijan')", timeout=30_000)
                 _, after = _uzb(page)
                 assert after != before, "Uzbekistan's 2006 shares did not change when Andijan was switched off"
                 assert page.locator(".omni-plot-shares img").get_attribute("src") != chart_a  # the shock switch redraws the figures
