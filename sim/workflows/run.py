@@ -27,7 +27,7 @@ from sim.engines.ensemble import RunResult, simulate
 from sim.errors import OmnibalanceError
 from sim.kernel.actors import CLIENTS, N_CLIENTS, N_STANCES, STANCES
 from sim.kernel.exogenous import Exogenous
-from sim.kernel.params import stack_params
+from sim.kernel.params import ModelParams, stack_params
 from sim.kernel.randomness import Draws, batch_draws, replicate_seeds
 from sim.kernel.timeline import decimal_date
 from sim.scenario.compile import compile_scenario
@@ -55,19 +55,23 @@ KEY_SHOCKS = {
 Chunk = tuple[np.ndarray, np.ndarray, RunResult]
 
 
-def simulate_runs(scn: Scenario, draws: Draws, exo: Exogenous | None = None, full: bool = False, probs_steps: np.ndarray | None = None) -> RunResult:
-    """The ensemble runs of one scenario (its parameters and rule) with these draws."""
+def simulate_runs(scn: Scenario, draws: Draws, exo: Exogenous | None = None, full: bool = False, probs_steps: np.ndarray | None = None,
+                  params: list[ModelParams] | None = None, setting: np.ndarray | None = None) -> RunResult:
+    """The ensemble runs of one scenario with these draws: with its parameters and rule, or with
+    ``params[setting[r]]`` for run ``r``."""
     exo = exo if exo is not None else compile_scenario(scn)
-    return simulate(exo, stack_params([scn.params]), scn.rule, draws, full=full, probs_steps=probs_steps)
+    return simulate(exo, stack_params(params or [scn.params]), scn.rule, draws, full=full, probs_steps=probs_steps, setting=setting)
 
 
-def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int] | np.ndarray, engine: str, full: bool = True) -> RunResult:
-    """Simulate the runs with these seeds on one engine (the same numbers either way)."""
+def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int] | np.ndarray, engine: str, full: bool = True,
+              params: list[ModelParams] | None = None, setting: np.ndarray | None = None) -> RunResult:
+    """Simulate the runs with these seeds on one engine (the same numbers either way); ``params`` and
+    ``setting`` as :func:`simulate_runs` (ensemble only)."""
     if engine == "mesa":
         from sim.engines.model import AlignmentModel
 
         return RunResult.concatenate([AlignmentModel(scn, int(s), exo=exo).run() for s in seeds])
-    return simulate_runs(scn, batch_draws(np.asarray(seeds), exo.n_steps, N_CLIENTS), exo, full=full)
+    return simulate_runs(scn, batch_draws(np.asarray(seeds), exo.n_steps, N_CLIENTS), exo, full=full, params=params, setting=setting)
 
 
 def year_ends(scn: Scenario, draws: Draws, chunk: int = 5000) -> tuple[np.ndarray, np.ndarray]:
@@ -189,12 +193,11 @@ def replay(
     with tqdm(total=R, desc=f"{scn.name} ({engine})", unit="run", disable=not progress, leave=False) as bar:
         for lo in range(0, R, chunk_size):
             idx = np.arange(lo, min(R, lo + chunk_size))
-            if particle is None:
-                res = run_batch(scn, exo, seeds_all[idx], engine, full=full)
-            else:  # one setting per distinct particle in this chunk
+            sets: dict[str, Any] = {}
+            if particle is not None:  # one setting per distinct particle in this chunk
                 used, setting = np.unique(particle[idx], return_inverse=True)
-                res = simulate(exo, stack_params([posterior.params[i] for i in used]), scn.rule, batch_draws(seeds_all[idx], exo.n_steps, N_CLIENTS),
-                               full=full, setting=setting)
+                sets = {"params": [posterior.params[i] for i in used], "setting": setting}
+            res = run_batch(scn, exo, seeds_all[idx], engine, full=full, **sets)
             year_end[idx] = res.stance[:, ye_steps]
             year_end_bloc[idx] = exo.in_bloc(res.member[:, ye_steps])
             counts["stance"] += np.stack([(res.stance == s).sum(axis=0) for s in range(N_STANCES)], axis=-1)

@@ -54,6 +54,13 @@ def _spec_text(base: dict[str, str], edit: str) -> str:
     return "\n".join([*kept, edit]) + "\n"
 
 
+def _check_spec(f: Path, text: str, command: list[str], keep: tuple[Path, dict[str, bytes]]) -> None:
+    """Write a spec file, run ``command`` on it into the pre-existing folder, and check the refusal."""
+    folder, before = keep
+    f.write_text(text, encoding="utf-8")
+    _check(_run([command[0], str(f), *command[1:], "--executor", "serial", "--quiet", "--out", str(folder)], f.parent), str(f), folder, before)
+
+
 @pytest.fixture(scope="module")
 def keep(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
     """An output folder that exists before every case; no case may touch it."""
@@ -109,13 +116,9 @@ SWEEP_EDIT = st.one_of(
 @SETTINGS
 @given(edit=SWEEP_EDIT)
 def test_malformed_sweeps(tmp_path_factory, keep, edit):
-    folder, before = keep
-    d = tmp_path_factory.mktemp("sweep")
-    f = d / "sweep.yaml"
     base = {"scenario": f"scenario: {HISTORY}", "replicates": "replicates: 2", "design": "design: {kind: lhs, points: 4, seed: 1}",
             "dimensions": "dimensions:\n  params.tau: {range: [0.0, 10.0]}"}
-    f.write_text(_spec_text(base, edit), encoding="utf-8")
-    _check(_run(["sweep", str(f), "--quiet", "--executor", "serial", "--out", str(folder)], d), str(f), folder, before)
+    _check_spec(tmp_path_factory.mktemp("sweep") / "sweep.yaml", _spec_text(base, edit), ["sweep"], keep)
 
 
 # ------------------------------------------------------------------------------------------------ calibration specs
@@ -133,12 +136,8 @@ CAL_EDIT = st.one_of(
 @SETTINGS
 @given(edit=CAL_EDIT)
 def test_malformed_calibration_specs(tmp_path_factory, keep, edit):
-    folder, before = keep
-    d = tmp_path_factory.mktemp("cal")
-    f = d / "spec.yaml"
     base = {"scenario": f"scenario: {HISTORY}", "replicates": "replicates: 2", "parameters": "parameters:\n  tau: {bounds: [0, 10]}"}
-    f.write_text(_spec_text(base, edit), encoding="utf-8")
-    _check(_run(["calibrate", str(f), "--method", "polish", "--executor", "serial", "--quiet", "--out", str(folder)], d), str(f), folder, before)
+    _check_spec(tmp_path_factory.mktemp("cal") / "spec.yaml", _spec_text(base, edit), ["calibrate", "--method", "polish"], keep)
 
 
 # ------------------------------------------------------------------------------------------------ arguments

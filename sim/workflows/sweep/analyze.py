@@ -99,7 +99,7 @@ def analyze_sweep(out: Path, method: str | None = None) -> dict[str, Any]:
     n_points = manifest["n_points"]
     point = table.column("point").to_numpy()
     names = list(spec.dimensions)
-    X = np.array([[_numeric(spec.dimensions[n], p[n]) for n in names] for p in manifest["design_points"]])
+    X = np.array([[design_value(spec.dimensions[n], p[n]) for n in names] for p in manifest["design_points"]])
     outcomes = [o for o in OUTCOMES if o in table.column_names]
     Y = {o: np.bincount(point, weights=table.column(o).to_numpy(), minlength=n_points) / np.bincount(point, minlength=n_points) for o in outcomes}
     rows: list[dict[str, Any]] = []
@@ -118,7 +118,7 @@ def analyze_sweep(out: Path, method: str | None = None) -> dict[str, Any]:
     return {"method": method or "spearman", "rows": rows}
 
 
-def _numeric(dim: Dimension, v: Any) -> float:
+def design_value(dim: Dimension, v: Any) -> float:
     """A design point's value (as the manifest stores it) in the design space."""
     if dim.range is not None and isinstance(dim.range[0], dt.date):
         return float((dt.date.fromisoformat(v) - dim.range[0]).days)

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from sim.errors import OmnibalanceError
+from sim.kernel.timeline import decimal_date
 from sim.workflows.outputs import write_csv, write_json
-from sim.workflows.sweep.analyze import finished_sweep
+from sim.workflows.sweep.analyze import design_value, finished_sweep
 from sim.workflows.sweep.spec import Dimension
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt}
@@ -51,13 +52,10 @@ def outcome_mask(table: Any, condition: str) -> np.ndarray:
 
 
 def _readable(dim: Dimension, v: Any) -> float:
-    """A design value on a scale a reader knows: dates as decimal years, listed values by index."""
+    """A design value on a scale a reader knows: dates as decimal years, otherwise as the analysis reads it."""
     if dim.range is not None and isinstance(dim.range[0], dt.date):
-        d = dt.date.fromisoformat(v) if isinstance(v, str) else v
-        return d.year + (d.timetuple().tm_yday - 1) / 365.25
-    if dim.values is not None and not isinstance(v, int | float):
-        return float(dim.values.index(v))
-    return float(v)
+        return decimal_date(dt.date.fromisoformat(v) if isinstance(v, str) else v)
+    return design_value(dim, v)
 
 
 def discover(out: Path, condition: str, threshold: float = 0.8) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sim.kernel.randomness import batch_draws, run_seed
 from sim.scenario.compile import compile_scenario
 from sim.workflows import executors
 from sim.workflows.fit import event_years, load_targets
-from sim.workflows.outputs import check_out, git_commit, make_out, trajectory_table, utc_now, write_json, write_parquet
+from sim.workflows.outputs import git_commit, make_out, trajectory_table, utc_now, write_json, write_parquet
 from sim.workflows.sweep.spec import SweepPlan, load_sweep, scenario_for
 
 
@@ -104,8 +104,9 @@ def run_sweep(
     plan = load_sweep(spec_path)
     out = Path(out)
     manifest_path = out / "manifest.json"
-    check_out(out, existing_ok=resume, hint="use --resume to finish it, or another --out")
-    if out.exists() and any(out.iterdir()):
+    resuming = out.exists() and any(out.iterdir())
+    make_out(out, existing_ok=resume, hint="use --resume to finish it, or another --out")
+    if resuming:
         if not manifest_path.exists():
             raise OmnibalanceError(f"{out}: no manifest.json, not a sweep folder")
         old = json.loads(manifest_path.read_text())
@@ -113,7 +114,6 @@ def run_sweep(
             raise OmnibalanceError(f"{out}: the spec or scenario changed since this sweep started; resume needs the same inputs")
         chunk_size = old["chunk_size"]
     chunk_size = chunk_size or default_chunk_size(plan)
-    make_out(out, existing_ok=True)
     if not manifest_path.exists():
         write_json(manifest_path, {
             "spec_file": str(plan.spec_path), "spec": plan.spec.model_dump(mode="json"), "spec_sha256": plan.spec_hash,
