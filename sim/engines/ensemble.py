@@ -1,26 +1,33 @@
 """The ensemble runner: many runs at once through the same quarter as the Mesa model.
 
-:func:`simulate` steps a batch of runs through the calendar with the kernel's
-:mod:`~sim.kernel.quarter` functions and records them with the engines' one
-:class:`~sim.engines.recording.Recorder`, so it gives the Mesa model's numbers for the same seeds.
+:func:`simulate` computes what does not depend on a run's own state once per setting and
+quarter (:func:`sim.kernel.quarter.every_quarter`), then steps the runs: with the fused,
+compiled kernel (:mod:`sim.engines.fused`, the default) or with the kernel's numpy
+:func:`~sim.kernel.quarter.decide` and :func:`~sim.kernel.quarter.commit`, the readable
+reference the Mesa agents call too. Both give the Mesa model's stances for the same seeds.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
-from sim.engines.recording import Recorder, RunResult
+from sim.engines.fused import run_fused
+from sim.engines.recording import Recorder, RunResult, run_result
 from sim.kernel.actors import Rule
-from sim.kernel.decision import stance_values
+from sim.kernel.decision import StanceValues
 from sim.kernel.dejure import initial_commitments
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.leaders import initial_ties
-from sim.kernel.offers import patron_offers
 from sim.kernel.params import Theta
-from sim.kernel.quarter import commit, decide, open_quarter
+from sim.kernel.quarter import Settings, commit, decide, every_quarter
 from sim.kernel.randomness import Draws
 
-__all__ = ["RunResult", "expand_theta", "simulate"]
+__all__ = ["KERNELS", "RunResult", "expand_theta", "simulate"]
+
+#: The per-run step loops: ``fused`` (compiled, the default) and ``numpy`` (the reference).
+KERNELS = ("fused", "numpy")
 
 
 def simulate(
@@ -32,26 +39,32 @@ def simulate(
     full: bool = True,
     probs_steps: np.ndarray | None = None,
     setting: np.ndarray | None = None,
+    replicate: np.ndarray | None = None,
+    kernel: Literal["fused", "numpy"] = "fused",
 ) -> RunResult:
-    """Run a batch of ``R = len(draws)`` runs over the whole calendar.
+    """Run a batch of runs over the whole calendar.
 
-    What does not depend on a run's own state (the environment, the patrons' offers, the
-    hazards and the rest of :class:`~sim.kernel.decision.StanceValues`) is computed once per
-    *setting* (a parameter set and scenario variant) and shared by the runs of that setting.
+    The environment, the patrons' offers, the hazards and the rest of the state-free stance
+    values are computed once per *setting* (a parameter set and scenario variant) for every
+    quarter, and shared by the runs of that setting; per-run work is only what depends on a
+    run's own state.
 
     Args:
         exo: The compiled scenario (one or several variants).
         th: Parameters: one row, one per run, or one per setting.
         rule: The decision rule.
-        draws: The runs' pre-drawn random numbers (see :mod:`sim.kernel.randomness`).
+        draws: Pre-drawn random numbers (see :mod:`sim.kernel.randomness`).
         variant: Exogenous variant of each run (or of each setting), if the scenario has several.
-        full: Record probabilities, de jure states and closeness (``False``
-            keeps only stances and de jure states, for speed).
+        full: Record probabilities and closeness every quarter (``False`` keeps only stances and
+            de jure states, for speed).
         probs_steps: With ``full=False``, record choice probabilities at these
             steps only (``RunResult.probs`` is then ``[R, len(probs_steps), C, S]``).
         setting: ``[R]`` the setting (row of ``th`` and ``variant``) of each run; by default
             every run is its own setting (or all share one, if ``th`` has one row and there is
             no ``variant``).
+        replicate: ``[R]`` the row of ``draws`` each run uses (common random numbers across
+            settings without copying the draws); by default run ``r`` uses row ``r``.
+        kernel: ``fused`` (compiled) or ``numpy`` (the reference); the same stances either way.
 
     Example:
         >>> import sim
@@ -64,27 +77,43 @@ def simulate(
         >>> res.stance.shape
         (3, 101, 5)
     """
-    R, T, C = draws.uniform.shape
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r} ({' or '.join(KERNELS)})")
+    replicate = np.arange(len(draws)) if replicate is None else np.asarray(replicate, dtype=np.int64)
+    R = len(replicate)
     if setting is None:
         n = R if (th.size > 1 or variant is not None) else 1
         setting = np.arange(R) if n == R else np.zeros(R, dtype=np.int64)
     else:
+        setting = np.asarray(setting, dtype=np.int64)
         n = int(setting.max()) + 1 if len(setting) else 1
     th_set = expand_theta(th, n)
-    th_run = th_set if n == 1 or (n == R and np.array_equal(setting, np.arange(R))) else th_set.take(setting)
+    settings = every_quarter(exo, rule, th_set, n, variant, rents=full)
+    steps = np.arange(exo.n_steps) if full else probs_steps
+    if kernel == "fused":
+        stance, probs, member = run_fused(settings, exo, th_set, draws, setting, replicate, steps)
+        rents = settings.rents[setting] if full else None
+        return run_result(exo, stance, probs, member, rents)
+    return _run_numpy(settings, exo, th_set, draws, setting, replicate, full, probs_steps)
+
+
+def _run_numpy(settings: Settings, exo: Exogenous, th_set: Theta, draws: Draws, setting: np.ndarray, replicate: np.ndarray,
+               full: bool, probs_steps: np.ndarray | None) -> RunResult:
+    """The reference step loop: the kernel's vectorised quarter over all runs, quarter by quarter."""
+    R, C = len(setting), exo.closure.shape[1]
+    th_run = th_set if th_set.size == 1 else th_set.take(setting)
+    v = settings.values
     rec = Recorder(exo, R, full, probs_steps)
     prev = np.broadcast_to(exo.initial_stance, (R, C)).astype(np.int8)
     memory, member = initial_commitments(exo, R)
     ties = initial_ties(exo, R)
     noise = None
-    for t in range(T):
-        q = open_quarter(exo, t, th_set, n, variant)
-        offers = patron_offers(q.env, th_set)
-        values = stance_values(rule, q.env, offers, th_set).take(setting)
-        ties, noise, probs, stance = decide(values, prev, member, ties, noise, q.env.tie_reset[setting], draws.normal[:, t], draws.uniform[:, t],
-                                            exo, th_run, q.first)
-        memory, member, ties = commit(stance, memory, member, ties, q.available[setting], q.renewal, exo, th_run, q.first)
-        rec.record(t, stance, probs, member, offers.take(setting) if full else None)
+    for t in range(exo.n_steps):
+        values = StanceValues(v.base[setting, t], v.courting[setting, t], v.forces[setting, t])
+        ties, noise, probs, stance = decide(values, prev, member, ties, noise, settings.tie_reset[setting, t], draws.normal[replicate, t],
+                                            draws.uniform[replicate, t], exo, th_run, t == 0)
+        memory, member, ties = commit(stance, memory, member, ties, settings.available[setting, t], exo.instrument_renewal[t], exo, th_run, t == 0)
+        rec.record(t, stance, probs, member, settings.rents[setting, t] if full else None)
         prev = stance
     return rec.result()
 

@@ -79,7 +79,7 @@ class AlignmentModel(mesa.Model):
         self.client_set.shuffle_do("step")
         self.client_set.do("advance")
         self.stances = np.array([[c.stance for c in self.clients]], dtype=np.int8)
-        self.recorder.record(self.step_index, self.stances, np.stack([c.probs for c in self.clients])[None], self.member, self.offers)
+        self.recorder.record(self.step_index, self.stances, np.stack([c.probs for c in self.clients])[None], self.member, self.offers.rents)
         self.step_index += 1
         self.running = self.step_index < self.n_steps
 

@@ -14,7 +14,6 @@ import numpy as np
 from sim.kernel.actors import N_STANCES
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.measures import alliance_status, closeness
-from sim.kernel.offers import Offers
 
 
 @dataclass
@@ -43,8 +42,15 @@ class RunResult:
         )
 
 
+def run_result(exo: Exogenous, stance: np.ndarray, probs: np.ndarray, member: np.ndarray, rents: np.ndarray | None = None) -> RunResult:
+    """Trajectories from stances, probabilities and de jure states (``[R, T, ...]``): the alliance
+    status follows, and with the patrons' ``rents`` (``[R, T, C, P]``) the closeness measures."""
+    near = {} if rents is None else {k: v.astype(np.float32) for k, v in closeness(stance, probs, member, rents, exo).items()}
+    return RunResult(stance, probs, member, alliance_status(member, stance, exo), near)
+
+
 class Recorder:
-    """Stances, de jure states and alliance status every quarter; probabilities and closeness too if ``full``.
+    """Stances and de jure states every quarter; probabilities and closeness too if ``full``.
 
     Args:
         exo: The compiled scenario (instruments, Russia's alliance).
@@ -54,30 +60,27 @@ class Recorder:
     """
 
     def __init__(self, exo: Exogenous, n_runs: int, full: bool = True, probs_steps: np.ndarray | None = None) -> None:
-        T, C, J = exo.n_steps, len(exo.initial_stance), len(exo.instrument_ids)
+        T, C, J, P = exo.n_steps, len(exo.initial_stance), len(exo.instrument_ids), exo.power.shape[1]
         self.exo = exo
         self.full = full
         self.keep = {int(t): i for i, t in enumerate(probs_steps)} if (probs_steps is not None and not full) else {}
-        self.stance = np.empty((T, n_runs, C), dtype=np.int8)
-        self.probs = np.empty((T, n_runs, C, N_STANCES)) if full else np.empty((len(self.keep), n_runs, C, N_STANCES))
-        self.member = np.empty((T, n_runs, C, J), dtype=bool)
-        self.status = np.empty((T, n_runs, C), dtype=np.int8)
-        self.closeness: dict[str, np.ndarray] = {}
+        self.stance = np.zeros((T, n_runs, C), dtype=np.int8)
+        self.probs = np.zeros((T, n_runs, C, N_STANCES)) if full else np.zeros((len(self.keep), n_runs, C, N_STANCES))
+        self.member = np.zeros((T, n_runs, C, J), dtype=bool)
+        self.rents = np.zeros((T, n_runs, C, P)) if full else None
 
-    def record(self, t: int, stance: np.ndarray, probs: np.ndarray, member: np.ndarray, offers: Offers | None = None) -> None:
-        """Record quarter ``t`` (``offers``, one row per run, are needed only with ``full``)."""
+    def record(self, t: int, stance: np.ndarray, probs: np.ndarray, member: np.ndarray, rents: np.ndarray | None = None) -> None:
+        """Record quarter ``t`` (the patrons' ``rents``, one row per run, are needed only with ``full``)."""
         self.stance[t] = stance
         self.member[t] = member
-        self.status[t] = alliance_status(member, stance, self.exo)
         if t in self.keep:
             self.probs[self.keep[t]] = probs
         if self.full:
             self.probs[t] = probs
-            for k, v in closeness(stance, probs, member, offers, self.exo).items():
-                self.closeness.setdefault(k, np.empty(self.stance.shape, dtype=np.float32))[t] = v
+            self.rents[t] = rents
 
     def result(self) -> RunResult:
-        """The trajectories so far, run-major (views of the recorder's arrays)."""
+        """The trajectories so far, run-major."""
         run_major = lambda a: np.swapaxes(a, 0, 1)  # noqa: E731
-        return RunResult(run_major(self.stance), run_major(self.probs), run_major(self.member), run_major(self.status),
-                         {k: run_major(v) for k, v in self.closeness.items()})
+        return run_result(self.exo, run_major(self.stance), run_major(self.probs), run_major(self.member),
+                          None if self.rents is None else run_major(self.rents))

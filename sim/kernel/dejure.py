@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.kernel.actors import Patron
-from sim.kernel.environment import Environment
+from sim.kernel.environment import Environment, at_step
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import Theta
 
 
-def instrument_availability(exo: Exogenous, t: int, env: Environment) -> np.ndarray:
-    """``[b, C, J]``: which de jure instruments a client could hold this quarter."""
+def instrument_availability(exo: Exogenous, t: int | np.ndarray, env: Environment) -> np.ndarray:
+    """``[b, C, J]``: which de jure instruments a client could hold this quarter (``t``: a step,
+    or one step per row, as in :func:`~sim.kernel.environment.environment`)."""
     J = len(exo.instrument_ids)
-    avail = np.broadcast_to(exo.instrument_open[t][None, None, :], env.need.shape + (J,))
+    avail = np.broadcast_to(at_step(exo.instrument_open, t)[:, None, :], env.need.shape + (J,))
     needs = exo.instrument_need
     if not np.isnan(needs).all():
         need_ok = np.where(np.isnan(needs)[None, None, :], True, env.need[..., None] >= np.nan_to_num(needs)[None, None, :])

@@ -41,23 +41,26 @@ class Environment:
 def _bc(x: np.ndarray, b: int, C: int) -> np.ndarray:
     return np.broadcast_to(x, (b, C))
 
-def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray | None = None) -> Environment:
+def at_step(series: np.ndarray, t: int | np.ndarray) -> np.ndarray:
+    """``series[t]`` with a leading row axis: length 1 for one step, ``b`` for an array of steps."""
+    return series[t][None] if np.ndim(t) == 0 else series[t]
+
+def environment(exo: Exogenous, t: int | np.ndarray, th: Theta, b: int, variant: np.ndarray | None = None) -> Environment:
     """The quarter-``t`` environment for a batch of ``b`` runs.
 
     Args:
         exo: The compiled scenario.
-        t: Step index.
+        t: Step index, or ``[b]`` one step per row (the ensemble computes every quarter of
+            every setting in one batch: nothing here depends on an earlier quarter).
         th: Parameters with 1 or ``b`` rows.
-        b: Number of runs.
-        variant: Which exogenous variant each run uses (``[b]``); ``None`` when
+        b: Number of runs (rows).
+        variant: Which exogenous variant each row uses (``[b]``); ``None`` when
             the scenario has a single variant.
     """
-    x = exo.at(t)
-    if variant is not None:
-        x = {k: v[variant] for k, v in x.items()}
+    x = exo.at(t, variant)
     C = exo.closure.shape[1]
-    closure = exo.closure[t][None, :]
-    means = (exo.brent[t] / th.oil_reference) ** th.oil_elasticity * np.maximum(1.0 + x["means_shock"][:, None], 0.0)
+    closure = at_step(exo.closure, t)
+    means = (at_step(exo.brent, t)[:, None] / th.oil_reference) ** th.oil_elasticity * np.maximum(1.0 + x["means_shock"][:, None], 0.0)
     need_global = x["need"][:, None]  # [b?, 1]
     need = need_global * exo.logistics[None, :]
     engagement = np.minimum(th.engagement_base + th.engagement_step * x["engagement_events"][:, None] + need_global, 1.0)
@@ -67,7 +70,8 @@ def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray |
     intent = exo.base_intent[None, None, :] + x["intent_shock"][:, None, :]
     intent = np.broadcast_to(intent, (b, C, N_PATRONS)).copy()
     intent[:, :, Patron.WEST] += _bc(th.intent_from_pressure * pressure, b, C)
-    patron_threat = exo.power[t][None, None, :] * exo.proximity[None] * intent
+    power = at_step(exo.power, t)
+    patron_threat = power[:, None, :] * exo.proximity[None] * intent
 
     # Shock paths are clipped at zero first, so a negative shock (the Taliban ousted)
     # can cancel earlier shocks of its kind but not the standing terms added below.
@@ -82,9 +86,9 @@ def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray |
     threat[:, :, Threat.REGIME_CHANGE] = _bc(th.hostility * pressure * revolt, b, C)
     threat = np.maximum(threat, 0.0)
 
-    route_china = np.clip(exo.route_china_base[t][None, :] + x["route_china"], 0.0, 1.0)
-    route_russia = np.maximum(exo.route_russia[t][None, :] - x["route_china"], 0.0)
-    china_weight = exo.power[t, Patron.CHN] / exo.power[0, Patron.CHN] * (1.0 + route_china)
+    route_china = np.clip(at_step(exo.route_china_base, t) + x["route_china"], 0.0, 1.0)
+    route_russia = np.maximum(at_step(exo.route_russia, t) - x["route_china"], 0.0)
+    china_weight = power[:, Patron.CHN, None] / exo.power[0, Patron.CHN] * (1.0 + route_china)
     return Environment(
         means=_bc(means, b, C),
         need=_bc(need, b, C),
@@ -92,9 +96,9 @@ def environment(exo: Exogenous, t: int, th: Theta, b: int, variant: np.ndarray |
         pressure=_bc(pressure, b, C),
         threat=threat,
         patron_threat=patron_threat,
-        self_reliance=_bc(th.self_reliance * exo.capacity[t][None, :], b, C),
-        ethnic_russian=_bc(exo.ethnic_russian[t][None, :], b, C),
-        remittances=_bc(np.minimum(2.0 * exo.remittances[t][None, :], 1.0), b, C),
+        self_reliance=_bc(th.self_reliance * at_step(exo.capacity, t), b, C),
+        ethnic_russian=_bc(at_step(exo.ethnic_russian, t), b, C),
+        remittances=_bc(np.minimum(2.0 * at_step(exo.remittances, t), 1.0), b, C),
         route_russia=_bc(route_russia, b, C),
         route_china=_bc(route_china, b, C),
         china_weight=_bc(china_weight, b, C),

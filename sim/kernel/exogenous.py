@@ -74,9 +74,15 @@ class Exogenous:
         """``[...]`` bool: membership of Russia's military alliance, from ``[..., J]`` de jure instruments."""
         return member[..., self.bloc].any(axis=-1)
 
-    def at(self, t: int) -> dict[str, np.ndarray]:
-        """The per-step slices of the variant-dependent series (leading axis ``b``)."""
-        return {name: getattr(self, name)[:, t] for name in _VARIANT_FIELDS}
+    def at(self, t: int | np.ndarray, variant: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The per-step slices of the variant-dependent series, leading axis one row per variant
+        (or per ``variant`` entry); with ``t`` an array of steps, row ``i`` is step ``t[i]`` of
+        variant ``variant[i]`` (variant 0 if ``variant`` is ``None``)."""
+        if np.ndim(t) == 0:
+            x = {name: getattr(self, name)[:, t] for name in _VARIANT_FIELDS}
+            return x if variant is None else {k: v[variant] for k, v in x.items()}
+        v = np.zeros(len(t), dtype=np.int64) if variant is None else variant
+        return {name: getattr(self, name)[v, t] for name in _VARIANT_FIELDS}
 
     def take(self, variant_index: np.ndarray) -> Exogenous:
         """The same scenario with variant-dependent arrays indexed by ``variant_index``."""

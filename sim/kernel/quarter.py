@@ -9,7 +9,9 @@ parts, in the order of the Mesa model's simultaneous activation:
 3. :func:`commit`: he adopts it, takes any de jure act it leads to, and his ties move.
 
 The patrons' offers (:mod:`sim.kernel.offers`) and the state-free stance values
-(:func:`sim.kernel.decision.stance_values`) come between 1 and 2.
+(:func:`sim.kernel.decision.stance_values`) come between 1 and 2. None of this depends on a
+run's own state, so :func:`every_quarter` computes it for every quarter of every setting (a
+parameter set and scenario variant) at once, and the engines keep per-run work to 2 and 3.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.kernel.decision import StanceValues, choice_probabilities, run_utilities, sample_stance
+from sim.kernel.actors import Rule
+from sim.kernel.decision import StanceValues, choice_probabilities, run_utilities, sample_stance, stance_values
 from sim.kernel.dejure import instrument_availability, update_commitments
 from sim.kernel.environment import Environment, environment
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.leaders import preference_noise, update_ties
+from sim.kernel.offers import patron_offers
 from sim.kernel.params import Theta
 
 
@@ -52,6 +56,67 @@ def open_quarter(exo: Exogenous, t: int, th: Theta, n: int, variant: np.ndarray 
     """The environment of quarter ``t`` for ``n`` rows of parameters (and scenario variants)."""
     env = environment(exo, t, th, n, variant)
     return Quarter(t, env, instrument_availability(exo, t, env), exo.instrument_renewal[t])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every quarter holds for each of ``n`` settings, whatever a run's own state; arrays ``[n, T, C, ...]``.
+
+    Attributes:
+        values: The state-free stance values (``base``, ``courting``, ``forces``: ``[n, T, C, S]``).
+        tie_reset: ``[n, T, C, P]`` a leader of the client or the patron changes.
+        available: ``[n, T, C, J]`` the instruments a client could hold.
+        rents: ``[n, T, C, P]`` the patrons' rents (for the closeness measures), or ``None``.
+    """
+
+    values: StanceValues
+    tie_reset: np.ndarray
+    available: np.ndarray
+    rents: np.ndarray | None
+
+
+#: Rows (setting-quarters) computed in one vectorised block: bounds the temporaries to a few MB.
+BLOCK_ROWS = 8192
+
+
+def every_quarter(exo: Exogenous, rule: Rule, th: Theta, n: int, variant: np.ndarray | None = None, rents: bool = False) -> Settings:
+    """The environment, offers, availability and state-free stance values of every quarter of ``n`` settings.
+
+    Each setting-quarter is one row of the kernel's vectorised functions (``t`` an array of
+    steps), computed in blocks of about :data:`BLOCK_ROWS` rows: a few hundred numpy calls for a
+    whole replay instead of a few hundred per quarter. Row by row the numbers are those of
+    :func:`open_quarter` and :func:`~sim.kernel.decision.stance_values` for one quarter.
+
+    Args:
+        exo: The compiled scenario.
+        rule: The decision rule.
+        th: Parameters, one row per setting (or one for all).
+        n: Number of settings.
+        variant: ``[n]`` the scenario variant of each setting (``None``: the only one).
+        rents: Keep the patrons' rents too.
+    """
+    T, C, J, P = exo.n_steps, exo.closure.shape[1], len(exo.instrument_ids), exo.power.shape[1]
+    S = P + 1
+    base, courting, forces = (np.empty((n, T, C, S)) for _ in range(3))
+    tie_reset = np.empty((n, T, C, P), dtype=bool)
+    available = np.empty((n, T, C, J), dtype=bool)
+    kept = np.empty((n, T, C, P)) if rents else None
+    per = max(1, BLOCK_ROWS // T)
+    for i0 in range(0, n, per):
+        k = min(n, i0 + per) - i0
+        rows = np.repeat(np.arange(i0, i0 + k), T)
+        steps = np.tile(np.arange(T), k)
+        th_rows = th if th.size == 1 else th.take(rows)
+        env = environment(exo, steps, th_rows, k * T, None if variant is None else variant[rows])
+        offers = patron_offers(env, th_rows)
+        v = stance_values(rule, env, offers, th_rows)
+        block = slice(i0, i0 + k)
+        base[block], courting[block], forces[block] = (a.reshape(k, T, C, S) for a in (v.base, v.courting, v.forces))
+        tie_reset[block] = env.tie_reset.reshape(k, T, C, P)
+        available[block] = instrument_availability(exo, steps, env).reshape(k, T, C, J)
+        if kept is not None:
+            kept[block] = offers.rents.reshape(k, T, C, P)
+    return Settings(StanceValues(base, courting, forces), tie_reset, available, kept)
 
 
 def decide(

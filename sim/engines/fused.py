@@ -1,0 +1,163 @@
+"""The fused kernel: a run's quarters, compiled with numba, one client at a time.
+
+The numpy path (:func:`sim.kernel.quarter.decide` and :func:`~sim.kernel.quarter.commit`, which
+the Mesa agents call too) is the readable reference; this module does the same per-run work in
+one compiled loop, reading the state-free values that :func:`sim.kernel.quarter.every_quarter`
+computed for each setting. A client's own state (stance, instruments, commitment memory, ties
+and preference shocks) depends on no other client's, so each ``(run, client)`` pair is stepped
+through every quarter in registers. The arithmetic follows the numpy path operation by
+operation (same order of sums), so stances are identical for the same draws and probabilities
+agree to rounding (``exp`` may differ in the last bit): ``tests/engines/test_fused.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from sim.kernel.actors import Patron, Stance
+from sim.kernel.exogenous import Exogenous
+from sim.kernel.params import Theta
+from sim.kernel.quarter import Settings
+from sim.kernel.randomness import Draws
+
+__all__ = ["run_fused"]
+
+
+def run_fused(
+    settings: Settings,
+    exo: Exogenous,
+    th: Theta,
+    draws: Draws,
+    setting: np.ndarray,
+    replicate: np.ndarray,
+    probs_steps: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step every run through the calendar.
+
+    Args:
+        settings: The state-free inputs of every quarter of each setting.
+        exo: The compiled scenario (instruments and thresholds).
+        th: Parameters, one row per setting.
+        draws: Pre-drawn random numbers; run ``r`` reads row ``replicate[r]``.
+        setting: ``[R]`` each run's setting.
+        replicate: ``[R]`` each run's row of ``draws``.
+        probs_steps: Steps whose choice probabilities are kept (``None``: none).
+
+    Returns:
+        ``(stance [R, T, C] int8, probs [R, len(probs_steps), C, S], member [R, T, C, J] bool)``.
+    """
+    v = settings.values
+    n, T, C, S = v.base.shape
+    J = len(exo.instrument_ids)
+    R = len(setting)
+    slot = np.full(T, -1, dtype=np.int64)
+    if probs_steps is not None:
+        slot[np.asarray(probs_steps, dtype=np.int64)] = np.arange(len(probs_steps))
+    n_kept = 0 if probs_steps is None else len(probs_steps)
+    stance = np.empty((R, T, C), dtype=np.int8)
+    probs = np.empty((R, n_kept, C, S))
+    member = np.empty((R, T, C, J), dtype=np.bool_)
+    forces_mask = (exo.instrument_patron == Patron.RUS) & exo.instrument_military & ~exo.instrument_alliance
+    par = np.stack([_column(th, name, n) for name in _PARAMS], axis=1)  # [n, len(_PARAMS)]
+    _run(v.base, v.courting, v.forces, settings.tie_reset, settings.available, exo.instrument_renewal,
+         np.ascontiguousarray(setting, dtype=np.int64), np.ascontiguousarray(replicate, dtype=np.int64),
+         draws.uniform, draws.normal, exo.instrument_patron.astype(np.int64), forces_mask, exo.join_threshold.astype(float),
+         exo.exit_threshold.astype(float), par, slot, stance, probs, member)
+    return stance, probs, member
+
+
+#: The per-run parameters the kernel reads, in the column order of ``par`` in :func:`_run`.
+_PARAMS = ("beta", "chi", "tie_weight", "commitment_bonus", "noise_sd", "noise_persistence", "dejure_rate", "dejure_sticky", "tie_rate")
+
+
+_RUS, _NONALIGNED = int(Patron.RUS), int(Stance.NONALIGNED)
+
+
+def _column(th: Theta, name: str, n: int) -> np.ndarray:
+    col = getattr(th, name)[:, 0]
+    return np.broadcast_to(col, (n,)) if len(col) == 1 else col
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _run(base, courting, forces, tie_reset, available, renewal, setting, replicate, uniform, normal,
+         patron, forces_mask, join_th, exit_th, par, slot, stance_out, probs_out, member_out):  # pragma: no cover - compiled
+    R = setting.shape[0]
+    T, C, S = base.shape[1], base.shape[2], base.shape[3]
+    P, J = S - 1, patron.shape[0]
+    u = np.empty(S)
+    e = np.empty(S)
+    noise = np.empty(S)
+    ties = np.empty(P)
+    held = np.empty(P)
+    memory = np.empty(J)
+    member = np.empty(J, dtype=np.bool_)
+    for r in range(R):
+        k, d = setting[r], replicate[r]
+        beta, chi, tie_weight, kappa, sd, phi, dejure_rate, sticky, tie_rate = (
+            par[k, 0], par[k, 1], par[k, 2], par[k, 3], par[k, 4], par[k, 5], par[k, 6], par[k, 7] > 0.5, par[k, 8])
+        innovation_scale = math.sqrt(1.0 - phi * phi)
+        for c in range(C):
+            ties[:] = 0.0
+            memory[:] = 0.0
+            member[:] = False
+            prev = 0
+            for t in range(T):
+                first = t == 0
+                # decide: ties broken by a change of leader, the persistent preference shock, utilities
+                for p in range(P):
+                    if tie_reset[k, t, c, p]:
+                        ties[p] = 0.0
+                for s in range(S):
+                    z = normal[d, t, c, s]
+                    noise[s] = z if first else phi * noise[s] + innovation_scale * z
+                hosted = 0.0
+                held[:] = 0.0
+                for j in range(J):  # ascending j: the order of the numpy path's sums
+                    if member[j]:
+                        held[patron[j]] += 1.0
+                        if forces_mask[j]:
+                            hosted = 1.0
+                drifted = 0.0 if first else (1.0 if prev != _RUS else 0.0)
+                top = -np.inf
+                for s in range(S):
+                    x = base[k, t, c, s] + courting[k, t, c, s] * drifted + forces[k, t, c, s] * hosted
+                    if not first:
+                        x = x - chi * (1.0 if s != prev else 0.0)
+                    tie = ties[s] if s != _NONALIGNED else 0.0
+                    own = held[s] if s != _NONALIGNED else 0.0
+                    x = x + tie_weight * tie + kappa * own + sd * noise[s]
+                    u[s] = beta * x
+                    top = max(top, u[s])
+                total = 0.0
+                for s in range(S):
+                    e[s] = math.exp(u[s] - top)
+                    total = total + e[s] if s > 0 else e[s]
+                cdf = 0.0
+                chosen = 0
+                q = slot[t]
+                for s in range(S):
+                    prob = e[s] / total
+                    if q >= 0:
+                        probs_out[r, q, c, s] = prob
+                    if s < S - 1:
+                        cdf = cdf + prob
+                        if uniform[d, t, c] >= cdf:
+                            chosen += 1
+                # commit: the commitment memory and de jure acts, then the ties move toward the stance
+                rate = 1.0 if first else dejure_rate
+                for j in range(J):
+                    toward = 1.0 if chosen == patron[j] else 0.0
+                    memory[j] = (1.0 - rate) * memory[j] + rate * toward
+                    join_s = memory[j] > join_th[j]
+                    exit_s = memory[j] < exit_th[j] or (renewal[t, j] and not join_s)
+                    join = join_s if sticky else toward > 0.5
+                    leave = exit_s if sticky else toward < 0.5
+                    member[j] = (not leave and available[k, t, c, j]) if member[j] else (join and available[k, t, c, j])
+                    member_out[r, t, c, j] = member[j]
+                for p in range(P):
+                    ties[p] = ties[p] + tie_rate * ((1.0 if chosen == p else 0.0) - ties[p])
+                stance_out[r, t, c] = chosen
+                prev = chosen
