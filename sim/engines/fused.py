@@ -12,9 +12,9 @@ agree to rounding (``exp`` may differ in the last bit): ``tests/engines/test_fus
 
 from __future__ import annotations
 
+import functools
 import math
 
-import numba
 import numpy as np
 
 from sim.kernel.actors import Patron, Stance
@@ -23,7 +23,7 @@ from sim.kernel.params import Theta
 from sim.kernel.quarter import Settings
 from sim.kernel.randomness import Draws
 
-__all__ = ["run_fused"]
+__all__ = ["run_fused", "warm_up"]
 
 
 def run_fused(
@@ -62,14 +62,35 @@ def run_fused(
     member = np.empty((R, T, C, J), dtype=np.bool_)
     forces_mask = (exo.instrument_patron == Patron.RUS) & exo.instrument_military & ~exo.instrument_alliance
     par = np.stack([_column(th, name, n) for name in _PARAMS], axis=1)  # [n, len(_PARAMS)]
-    _run(v.base, v.courting, v.forces, settings.tie_reset, settings.available, exo.instrument_renewal,
-         np.ascontiguousarray(setting, dtype=np.int64), np.ascontiguousarray(replicate, dtype=np.int64),
-         draws.uniform, draws.normal, exo.instrument_patron.astype(np.int64), forces_mask, exo.join_threshold.astype(float),
-         exo.exit_threshold.astype(float), par, slot, stance, probs, member)
+    c = np.ascontiguousarray  # one compiled specialisation: C-contiguous arrays of fixed dtypes
+    kernel()(c(v.base, float), c(v.courting, float), c(v.forces, float), c(settings.tie_reset, bool), c(settings.available, bool),
+             c(exo.instrument_renewal, bool), c(setting, np.int64), c(replicate, np.int64), c(draws.uniform, float), c(draws.normal, float),
+             c(exo.instrument_patron, np.int64), forces_mask, c(exo.join_threshold, float), c(exo.exit_threshold, float), par, slot,
+             stance, probs, member)
     return stance, probs, member
 
 
-#: The per-run parameters the kernel reads, in the column order of ``par`` in :func:`_run`.
+@functools.cache
+def kernel():
+    """:func:`step_runs` compiled (numba, cached on disk next to this module; numba is imported on
+    first use, so commands that run nothing do not pay for it)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(step_runs)
+
+
+def warm_up() -> None:
+    """Load the compiled kernel now (about half a second per process, once): call it before
+    forking a process pool, so the workers inherit it instead of each loading it."""
+    T, C, S, J = 2, 1, 4, 1
+    f = np.zeros((1, T, C, S))
+    kernel()(f, f, f, np.zeros((1, T, C, S - 1), bool), np.zeros((1, T, C, J), bool), np.zeros((T, J), bool), np.zeros(1, np.int64),
+             np.zeros(1, np.int64), np.zeros((1, T, C)), np.zeros((1, T, C, S)), np.zeros(J, np.int64), np.zeros(J, bool), np.ones(J),
+             np.zeros(J), np.zeros((1, len(_PARAMS))), np.full(T, -1, np.int64), np.empty((1, T, C), np.int8), np.empty((1, 0, C, S)),
+             np.empty((1, T, C, J), bool))
+
+
+#: The per-run parameters the kernel reads, in the column order of ``par`` in :func:`step_runs`.
 _PARAMS = ("beta", "chi", "tie_weight", "commitment_bonus", "noise_sd", "noise_persistence", "dejure_rate", "dejure_sticky", "tie_rate")
 
 
@@ -81,9 +102,20 @@ def _column(th: Theta, name: str, n: int) -> np.ndarray:
     return np.broadcast_to(col, (n,)) if len(col) == 1 else col
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _run(base, courting, forces, tie_reset, available, renewal, setting, replicate, uniform, normal,
-         patron, forces_mask, join_th, exit_th, par, slot, stance_out, probs_out, member_out):  # pragma: no cover - compiled
+def step_runs(base, courting, forces, tie_reset, available, renewal, setting, replicate, uniform, normal,
+              patron, forces_mask, join_th, exit_th, par, slot, stance_out, probs_out, member_out):
+    """The per-run loop, written for numba (see :func:`kernel`; it also runs, slowly, as Python).
+
+    Args:
+        base, courting, forces: ``[n, T, C, S]`` the state-free stance values of each setting.
+        tie_reset: ``[n, T, C, P]``; available: ``[n, T, C, J]``; renewal: ``[T, J]``.
+        setting, replicate: ``[R]`` each run's setting and row of the draws.
+        uniform: ``[D, T, C]``; normal: ``[D, T, C, S]`` the draws.
+        patron, forces_mask, join_th, exit_th: ``[J]`` the instruments.
+        par: ``[n, len(_PARAMS)]`` the per-run parameters of each setting.
+        slot: ``[T]`` where a step's probabilities go in ``probs_out`` (-1: not kept).
+        stance_out, probs_out, member_out: the outputs, filled in place.
+    """
     R = setting.shape[0]
     T, C, S = base.shape[1], base.shape[2], base.shape[3]
     P, J = S - 1, patron.shape[0]

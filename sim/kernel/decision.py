@@ -57,10 +57,11 @@ def pressing_threat(eff: np.ndarray, tau: np.ndarray) -> np.ndarray:
     top = _max_last(eff)
     tau = np.broadcast_to(tau, top.shape)
     small = tau < 1e-9
-    safe_tau = np.where(small, 1.0, tau)
+    any_small = small.any()
+    safe_tau = np.where(small, 1.0, tau) if any_small else tau
     z = np.exp(safe_tau[..., None] * (eff - top[..., None]))
     soft = top + np.log(sum_last(z) / eff.shape[-1]) / safe_tau
-    return np.where(small, sum_last(eff) / eff.shape[-1], soft)
+    return np.where(small, sum_last(eff) / eff.shape[-1], soft) if any_small else soft
 
 
 def _stance_protection(offers: Offers) -> np.ndarray:

@@ -8,8 +8,11 @@ de jure instruments' calendars. Nothing here depends on the behavioural paramete
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
+import functools
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +20,7 @@ from sim.errors import ScenarioError
 from sim.kernel.actors import CLIENTS, N_CLIENTS, N_PATRONS, N_THREATS, PATRONS, THREATS, Patron, Stance
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.timeline import Calendar
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, Shock
 
 #: Proximity of a patron to a client (Walt's "geographic proximity"): shared border,
 #: same region without a border, or distant power.
@@ -34,10 +37,18 @@ SUCCESSION_HALF_LIFE = 1.0
 
 def _read_csv(path: str, field: str) -> list[dict[str, str]]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
+        stat = Path(path).stat()
+        return _parsed_csv(str(path), stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
         raise ScenarioError(path, f"cannot read driver ({exc})", field=field) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_csv(path: str, mtime_ns: int, size: int) -> list[dict[str, str]]:
+    """A driver file's rows, parsed once per process while the file is unchanged (sweeps compile
+    one scenario per design point; callers only read the rows)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
 def _yearly(values: dict[int, float], years: np.ndarray, path: str, field: str) -> np.ndarray:
@@ -173,11 +184,12 @@ def shock_kernel(n_steps: int, start: int, half_life_years: float | None, stop: 
     return out
 
 
-def _shock_paths(scn: Scenario) -> dict[str, np.ndarray]:
-    """The summed paths of every shock effect kind, one variant (leading axis of length 1)."""
-    cal = scn.calendar
-    T = cal.n_steps
-    out = {
+#: One shock's contribution to a variant path: (series, index, value, True to add or False to set).
+Term = tuple[str, tuple, "np.ndarray | bool", bool]
+
+
+def _empty_paths(T: int) -> dict[str, np.ndarray]:
+    return {
         "shock_threat": np.zeros((1, T, N_CLIENTS, N_THREATS)),
         "contagion": np.zeros((1, T, N_CLIENTS)),
         "repression": np.zeros((1, T, N_CLIENTS)),
@@ -191,46 +203,81 @@ def _shock_paths(scn: Scenario) -> dict[str, np.ndarray]:
         "succession": np.zeros((1, T, N_CLIENTS)),
         "tie_reset": np.zeros((1, T, N_CLIENTS, N_PATRONS), dtype=bool),
     }
-    client_series = {"contagion": "contagion", "repression": "repression", "pressure": "pressure_script", "route_china": "route_china"}
+
+
+_CLIENT_SERIES = {"contagion": "contagion", "repression": "repression", "pressure": "pressure_script", "route_china": "route_china"}
+
+
+def _shock_terms(s: Shock, cal: Calendar) -> tuple[Term, ...]:
+    """What one shock adds to (or sets in) the variant paths, in the order it is applied; cached
+    per process by the shock's content and the calendar (a sweep varies one shock at a time)."""
+    key = (s.date, tuple(s.targets), tuple(s.effects.items()), s.magnitude, s.half_life, s.until, cal.start, cal.end)
+    terms = _TERMS.get(key)
+    if terms is None:
+        if len(_TERMS) > 4096:
+            _TERMS.clear()
+        terms = _TERMS[key] = _terms(s, cal)
+    return terms
+
+
+_TERMS: dict[tuple, tuple[Term, ...]] = {}
+
+
+def _terms(s: Shock, cal: Calendar) -> tuple[Term, ...]:
+    T = cal.n_steps
+    step = cal.step_of(s.date)
+    terms: list[Term] = []
+    if "leader_change" in s.effects:
+        if s.magnitude == 0 or step < 0:
+            return ()
+        for tgt in s.targets:
+            if tgt in CLIENTS:
+                c = CLIENTS.index(tgt)
+                terms += [("tie_reset", (0, step, c, slice(None)), True, False), ("succession", (0, slice(None), c), shock_kernel(T, step, SUCCESSION_HALF_LIFE), True)]
+            else:
+                terms.append(("tie_reset", (0, step, slice(None), PATRONS.index(tgt)), True, False))
+        return tuple(terms)
+    if "engagement" in s.effects:
+        return (("engagement_events", (0,), shock_kernel(T, step, None), True),) if s.magnitude > 0 else ()
+    stop = None if s.until is None else cal.step_of(s.until) + 1
+    path = shock_kernel(T, step, s.half_life, stop) * s.magnitude
+    for kind, size in s.effects.items():
+        x = path * size
+        if kind in THREATS:
+            terms += [("shock_threat", (0, slice(None), CLIENTS.index(tgt), THREATS.index(kind)), x, True) for tgt in s.targets]
+        elif kind in _CLIENT_SERIES:
+            terms += [(_CLIENT_SERIES[kind], (0, slice(None), CLIENTS.index(tgt)), x, True) for tgt in s.targets]
+        elif kind in ("means", "need", "courting"):
+            terms.append(({"means": "means_shock"}.get(kind, kind), (0,), x, True))
+        elif kind == "intent":
+            terms += [("intent_shock", (0, slice(None), PATRONS.index(tgt)), x, True) for tgt in s.targets]
+    for term in terms:  # shared between calls: read-only
+        if isinstance(term[2], np.ndarray):
+            term[2].flags.writeable = False
+    return tuple(terms)
+
+
+def _shock_paths(scn: Scenario) -> dict[str, np.ndarray]:
+    """The summed paths of every shock effect kind, one variant (leading axis of length 1)."""
+    out = _empty_paths(scn.calendar.n_steps)
     for s in scn.shocks:
-        step = cal.step_of(s.date)
-        if "leader_change" in s.effects:
-            if s.magnitude == 0 or step < 0:
-                continue
-            for tgt in s.targets:
-                if tgt in CLIENTS:
-                    c = CLIENTS.index(tgt)
-                    out["tie_reset"][0, step, c, :] = True
-                    out["succession"][0, :, c] += shock_kernel(T, step, SUCCESSION_HALF_LIFE)
-                else:
-                    out["tie_reset"][0, step, :, PATRONS.index(tgt)] = True
-            continue
-        if "engagement" in s.effects:
-            if s.magnitude > 0:
-                out["engagement_events"][0] += shock_kernel(T, step, None)
-            continue
-        stop = None if s.until is None else cal.step_of(s.until) + 1
-        path = shock_kernel(T, step, s.half_life, stop) * s.magnitude
-        for kind, size in s.effects.items():
-            x = path * size
-            if kind in THREATS:
-                for tgt in s.targets:
-                    out["shock_threat"][0, :, CLIENTS.index(tgt), THREATS.index(kind)] += x
-            elif kind in client_series:
-                for tgt in s.targets:
-                    out[client_series[kind]][0, :, CLIENTS.index(tgt)] += x
-            elif kind == "means":
-                out["means_shock"][0] += x
-            elif kind == "need":
-                out["need"][0] += x
-            elif kind == "courting":
-                out["courting"][0] += x
-            elif kind == "intent":
-                for tgt in s.targets:
-                    out["intent_shock"][0, :, PATRONS.index(tgt)] += x
+        for name, index, value, add in _shock_terms(s, scn.calendar):
+            if add:
+                out[name][index] += value
+            else:
+                out[name][index] = value
     out["need"] = np.maximum(out["need"], 0.0)
     out["courting"] = np.maximum(out["courting"], 0.0)
     return out
+
+
+def compile_shocks(scn: Scenario, base: Exogenous) -> Exogenous:
+    """``scn`` compiled onto ``base``'s structural arrays: only the shock paths are recomputed.
+
+    ``base`` must be the compilation of a scenario that differs from ``scn`` in shocks and
+    parameters only (a sweep's design points over ``shocks.*`` and ``params.*``).
+    """
+    return dataclasses.replace(base, **_shock_paths(scn))
 
 
 def compile_scenario(scn: Scenario) -> Exogenous:

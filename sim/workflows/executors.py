@@ -45,6 +45,9 @@ def executor(kind: str = "local", workers: int | None = None, scheduler: str | N
     elif kind == "local":
         from concurrent.futures import ProcessPoolExecutor
 
+        from sim.engines.fused import warm_up
+
+        warm_up()  # forked workers inherit the loaded kernel instead of each loading it
         with ProcessPoolExecutor(max_workers=workers) as pool:
             yield pool.map
     else:

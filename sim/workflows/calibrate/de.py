@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.workflows.calibrate.problem import Problem
+from sim.workflows.calibrate.problem import Problem, evaluate_chunk
 from sim.workflows.executors import MapFn
 from sim.workflows.outputs import write_json
 
 
-def run_de(problem: Problem, out: Path, workers_map: MapFn, progress: bool = True) -> dict[str, Any]:
-    """Best fit by ``scipy.optimize.differential_evolution`` (deferred updating, parallel map)."""
+def run_de(problem: Problem, out: Path, workers_map: MapFn, progress: bool = True, workers: int = 1) -> dict[str, Any]:
+    """Best fit by ``scipy.optimize.differential_evolution`` (deferred updating; each generation
+    evaluated as ``workers`` batches mapped over ``workers_map``)."""
     from scipy.optimize import differential_evolution
     from tqdm import tqdm
 
@@ -29,9 +30,15 @@ def run_de(problem: Problem, out: Path, workers_map: MapFn, progress: bool = Tru
         write_json(out / "de_trace.json", {"names": problem.names, "trace": trace})
         bar.update(1)
 
+    def population(X: np.ndarray) -> np.ndarray:
+        """A generation's objectives, ``X`` ``[dim, S]``: one task per worker, each a batch of
+        parameter sets run along the ensemble's run axis (the same numbers as one at a time)."""
+        chunks = [c for c in np.array_split(X.T, max(1, workers)) if len(c)]
+        return np.array([d["objective"] for part in workers_map(evaluate_chunk, [(problem, c) for c in chunks]) for d in part])
+
     result = differential_evolution(
-        problem, list(zip(problem.lower, problem.upper, strict=True)), maxiter=budget.maxiter, popsize=budget.popsize,
-        tol=budget.tol, seed=problem.spec.seed, workers=workers_map, updating="deferred", polish=False, callback=callback,
+        population, list(zip(problem.lower, problem.upper, strict=True)), maxiter=budget.maxiter, popsize=budget.popsize,
+        tol=budget.tol, seed=problem.spec.seed, vectorized=True, updating="deferred", polish=False, callback=callback,
         init="sobol", x0=problem.start(),
     )
     bar.close()

@@ -40,7 +40,15 @@ class Problem:
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_state"} | {"_state": None}
 
+    @property
+    def _key(self) -> str:
+        return json.dumps([str(self.scenario_path), self.spec.model_dump(mode="json"), self.fixed], sort_keys=True, default=str)
+
     def _setup(self) -> dict[str, Any]:
+        """The compiled scenario, draws and base parameters: built once per process and shared by
+        every copy of this problem a pool worker receives (a task does not rebuild them)."""
+        if self._state is None:
+            self._state = _STATES.get(self._key)
         if self._state is None:
             scn = load_scenario(self.scenario_path)
             rule = self.spec.rule or scn.rule
@@ -53,6 +61,9 @@ class Problem:
             }
             for name, value in self.fixed.items():  # parameters held fixed (ablations)
                 set_dotted(self._state["base"], name, value)
+            if len(_STATES) > 8:
+                _STATES.clear()
+            _STATES[self._key] = self._state
         return self._state
 
     def start(self) -> np.ndarray:
@@ -89,7 +100,8 @@ class Problem:
         R = self.spec.replicates
         plist = [self.params(x) for x in X]
         setting = np.repeat(np.arange(len(plist)), R)  # common random numbers: every parameter set runs the same R draws
-        res = simulate(st["exo"], stack_params(plist), st["rule"], st["draws"].tile(len(X)), full=False, probs_steps=st["steps"], setting=setting)
+        replicate = np.tile(np.arange(R), len(plist))
+        res = simulate(st["exo"], stack_params(plist), st["rule"], st["draws"], full=False, probs_steps=st["steps"], setting=setting, replicate=replicate)
         probs = np.asarray(res.probs)  # [R*n, Y, C, S]
         w = LossWeights(**self.spec.weights.model_dump())
         tg = targets or self.targets
@@ -102,6 +114,10 @@ class Problem:
 
     def __call__(self, x: np.ndarray) -> float:
         return self.evaluate_many(np.asarray(x)[None])[0]["objective"]
+
+#: Per-process state of the problems evaluated here, by problem (see :meth:`Problem._setup`).
+_STATES: dict[str, dict[str, Any]] = {}
+
 
 def evaluate_chunk(args: tuple[Problem, np.ndarray]) -> list[dict[str, float]]:
     """Process-pool entry point: evaluate a chunk of parameter vectors."""

@@ -4,6 +4,7 @@ population, a trace, ``summary.json`` and the report."""
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,11 @@ def calibrate(
         folder_ctx = atomic_folder(out)  # nothing under --out until it finishes; removed on Ctrl-C or SIGTERM
     with folder_ctx as folder:
         started = utc_now()
+        problem.evaluate_many(x_start[None])  # builds the problem's state (and loads the kernel) before a pool forks
+        n_workers = 1 if executor_kind == "serial" else (workers or os.cpu_count() or 1)
         with executor(executor_kind, workers) as wmap:
             if method == "de":
-                result = run_de(problem, folder, wmap, progress)
+                result = run_de(problem, folder, wmap, progress, n_workers)
             elif method == "polish":
                 result = run_polish(problem, folder, x_start, progress)
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,12 @@ from sim import __version__
 from sim.engines.ensemble import simulate
 from sim.errors import OmnibalanceError
 from sim.kernel.actors import CLIENTS, N_CLIENTS, STANCES
-from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import stack_params
-from sim.kernel.randomness import batch_draws, run_seed
-from sim.scenario.compile import compile_scenario
 from sim.workflows import executors
 from sim.workflows.fit import event_years, load_targets
 from sim.workflows.outputs import git_commit, make_out, trajectory_table, utc_now, write_json, write_parquet
-from sim.workflows.sweep.spec import SweepPlan, load_sweep, scenario_for
+from sim.workflows.sweep.points import builder, replicate_inputs
+from sim.workflows.sweep.spec import SweepPlan, load_sweep
 
 
 def chunk_path(out: Path, k: int) -> Path:
@@ -42,22 +41,22 @@ def run_chunk(plan: SweepPlan, out: Path, k: int, chunk_size: int, trajectories:
     runs = np.arange(k * chunk_size, min(plan.n_runs, (k + 1) * chunk_size))
     point_idx, rep = runs // R, runs % R
     uniq = np.unique(point_idx)
-    scns = [scenario_for(plan.scenario_path, plan.points[i]) for i in uniq]
-    exo = Exogenous.stack([compile_scenario(s) for s in scns])
-    setting = np.searchsorted(uniq, point_idx)  # one setting (parameters and scenario variant) per design point
-    th = stack_params([s.params for s in scns])
-    variant = np.arange(len(scns))
-    seeds = np.array([run_seed(plan.spec.seed, int(r)) for r in rep])
+    points = builder(plan.scenario_path, tuple(plan.names), plan.spec_hash)
+    scns = [points.scenario(plan.points[i]) for i in uniq]
     rule = scns[0].rule
     if any(s.rule != rule for s in scns):
         raise OmnibalanceError("a sweep cannot mix decision rules in one chunk; sweep 'rule' with separate sweeps")
-    draws = batch_draws(seeds, exo.n_steps, N_CLIENTS)
-    res = simulate(exo, th, rule, draws, variant=variant, full=False, setting=setting)
-    table = outcome_table(plan, res.stance, res.member, exo, scns[0], point_idx, rep, seeds)
+    exo, variant = points.compile(scns)
+    setting = np.searchsorted(uniq, point_idx)  # one setting (parameters and scenario variant) per design point
+    th = stack_params([s.params for s in scns])
+    reps = np.unique(rep)
+    rep_seeds, draws = replicate_inputs(plan.spec.seed, tuple(int(r) for r in reps), exo.n_steps, N_CLIENTS)
+    replicate = np.searchsorted(reps, rep)
+    res = simulate(exo, th, rule, draws, variant=variant, full=trajectories, setting=setting, replicate=replicate)
+    table = outcome_table(plan, res.stance, res.member, exo, scns[0], point_idx, rep, rep_seeds[replicate])
+    if trajectories:  # the trajectories first: the outcome chunk's presence marks the chunk done
+        write_parquet(out / "trajectories" / f"chunk_{k:05d}.parquet", trajectory_table(res, exo, scns[0].calendar, runs, rep_seeds[replicate]))
     write_parquet(target, table)
-    if trajectories:
-        full = simulate(exo, th, rule, draws, variant=variant, full=True, setting=setting)
-        write_parquet(out / "trajectories" / f"chunk_{k:05d}.parquet", trajectory_table(full, exo, scns[0].calendar, runs, seeds))
     return len(runs)
 
 def outcome_table(plan: SweepPlan, stance, member, exo, scn, point_idx, rep, seeds) -> pa.Table:
@@ -82,10 +81,20 @@ def _task(args: tuple[SweepPlan, Path, int, int, bool]) -> int:
     """One chunk, as an executor runs it (a picklable top-level function)."""
     return run_chunk(*args)
 
-def default_chunk_size(plan: SweepPlan) -> int:
-    """Runs per chunk: about one second of ensemble work (~2,000 runs/s), whole design points."""
-    per = plan.spec.replicates
-    return max(per, (2000 // per) * per)
+#: Measured costs on the 2-core development machine (docs/benchmarks.md): seconds per design
+#: point (its scenario, compiled shock paths and every quarter's state-free values) and per run.
+POINT_SECONDS, RUN_SECONDS = 1.5e-3, 5e-5
+#: Aim for chunks of about this many seconds of work, and never more than this many runs.
+CHUNK_SECONDS, CHUNK_MAX_RUNS = 1.0, 50_000
+
+
+def default_chunk_size(plan: SweepPlan, workers: int = 1) -> int:
+    """Runs per chunk: about :data:`CHUNK_SECONDS` of work, whole design points where they fit,
+    and small enough that each of ``workers`` gets a chunk."""
+    R = plan.spec.replicates
+    size = int(CHUNK_SECONDS / (POINT_SECONDS / R + RUN_SECONDS))
+    size = max(1, min(size, CHUNK_MAX_RUNS, math.ceil(plan.n_runs / max(workers, 1))))
+    return max(R, size // R * R) if size >= R else size
 
 def run_sweep(
     spec_path: Path,
@@ -113,7 +122,8 @@ def run_sweep(
         if old["spec_sha256"] != plan.spec_hash:
             raise OmnibalanceError(f"{out}: the spec or scenario changed since this sweep started; resume needs the same inputs")
         chunk_size = old["chunk_size"]
-    chunk_size = chunk_size or default_chunk_size(plan)
+    n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
+    chunk_size = chunk_size or default_chunk_size(plan, n_workers)
     if not manifest_path.exists():
         write_json(manifest_path, {
             "spec_file": str(plan.spec_path), "spec": plan.spec.model_dump(mode="json"), "spec_sha256": plan.spec_hash,
@@ -126,7 +136,8 @@ def run_sweep(
     todo = [k for k in range(n_chunks) if not chunk_path(out, k).exists()]
     t0 = time.perf_counter()
     bar = tqdm(total=plan.n_runs, initial=plan.n_runs - sum(_chunk_runs(plan, k, chunk_size) for k in todo), desc="sweep", unit="run", disable=not progress)
-    with executors.executor(executor, workers, scheduler) as pmap:
+    kind = "serial" if len(todo) <= 1 and executor == "local" else executor  # one chunk: no pool to start
+    with executors.executor(kind, workers, scheduler) as pmap:
         for n in pmap(_task, [(plan, out, k, chunk_size, trajectories) for k in todo]):
             bar.update(n)
     bar.close()

@@ -6,19 +6,21 @@ import copy
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import ScenarioError
-from sim.scenario.loading import apply_set, resolve_data, validate_data
+from sim.scenario.loading import apply_set, validate_data
 from sim.scenario.resolve import load_spec_file, locate, resolve
 from sim.scenario.schema import Scenario
 from sim.workflows.resources import available_memory
 from sim.workflows.sweep.design import design_points, design_size, dimension_bounds, to_value
+from sim.workflows.sweep.points import PointBuilder
 
 
 class Dimension(BaseModel):
@@ -113,11 +115,11 @@ def load_sweep(path: str | Path) -> SweepPlan:
     if not scenario.is_file():
         f, line = locate(origin, ("scenario",))
         raise ScenarioError(f or path, f"scenario not found: {spec.scenario}", line=line, field="scenario")
-    base, _, _ = resolve_data(scenario)
+    base = json.loads(json.dumps(_resolved(scenario, scenario.stat().st_mtime_ns)[0], default=str))
     for name, dim in spec.dimensions.items():
         probe = dim.values[0] if dim.values is not None else to_value(dim, _midpoint(dim))
         try:
-            apply_set(json.loads(json.dumps(base, default=str)), _set_text(name, probe))
+            apply_set(json.loads(json.dumps(base)), _set_text(name, probe))
         except ScenarioError as exc:
             f, line = locate(origin, ("dimensions", name))
             raise ScenarioError(f or path, f"unknown path '{name}': {exc.message}", line=line, field=f"dimensions.{name}") from None
@@ -127,14 +129,46 @@ def load_sweep(path: str | Path) -> SweepPlan:
         raise ScenarioError(f or path, f"a design of {n:,} points needs about {need / 2**30:,.1f} GiB to hold, more than the "
                             f"{available_memory() / 2**30:,.1f} GiB available; use fewer points or several sweeps", line=line, field="design.points")
     points = design_points(spec)
-    for i, pt in enumerate(points):
-        try:
-            scenario_for(scenario, pt)
-        except ScenarioError as exc:
-            f, line = locate(origin, ("dimensions",))
-            raise ScenarioError(f or path, f"design point {i} ({', '.join(_set_text(k, v) for k, v in pt.items())}) gives an invalid scenario: {exc}", line=line, field="dimensions") from None
+    fast = PointBuilder(scenario, list(spec.dimensions))
+    corners = design_corners(points)
+    if fast.fast and len(corners) < len(points):  # the checks across fields hold over intervals: the box's corners check them
+        for pt in corners:
+            _check_point(scenario, origin, path, "the design's corner", pt)
+        for i, pt in enumerate(points):  # and each point's changed parameter set and shocks, each validated on its own
+            try:
+                fast.scenario(pt)
+            except ValidationError:
+                _check_point(scenario, origin, path, f"design point {i}", pt)
+                raise
+    else:
+        for i, pt in enumerate(points):
+            _check_point(scenario, origin, path, f"design point {i}", pt)
     digest = hashlib.sha256(path.read_bytes() + scenario.read_bytes()).hexdigest()
     return SweepPlan(spec, path, scenario, list(spec.dimensions), points, digest)
+
+def _check_point(scenario: Path, origin, path: Path, label: str, pt: dict[str, Any]) -> None:
+    """Validate ``pt``'s whole scenario, or raise a located error naming the point (``label``)."""
+    try:
+        scenario_for(scenario, pt)
+    except ScenarioError as exc:
+        f, line = locate(origin, ("dimensions",))
+        raise ScenarioError(f or path, f"{label} ({', '.join(_set_text(k, v) for k, v in pt.items())}) gives an invalid scenario: {exc}",
+                            line=line, field="dimensions") from None
+
+
+def design_corners(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The corners of the design's box: every combination of each dimension's smallest and largest
+    value (every distinct value, if they have no order)."""
+    names = list(points[0]) if points else []
+    sides = []
+    for n in names:
+        vals = [p[n] for p in points]
+        try:
+            sides.append(sorted({min(vals), max(vals)}))
+        except TypeError:  # unordered values (strings, mappings): every distinct one
+            sides.append(list({json.dumps(v, sort_keys=True, default=str): v for v in vals}.values()))
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*sides)]
+
 
 @functools.lru_cache(maxsize=8)
 def _resolved(scenario_path: Path, mtime_ns: int) -> tuple[dict[str, Any], dict]:
