@@ -72,7 +72,8 @@ class Exogenous:
 
     def in_bloc(self, member: np.ndarray) -> np.ndarray:
         """``[...]`` bool: membership of Russia's military alliance, from ``[..., J]`` de jure instruments."""
-        return member[..., self.bloc].any(axis=-1)
+        idx = np.flatnonzero(self.bloc)
+        return member[..., idx[0]] if len(idx) == 1 else member[..., idx].any(axis=-1)
 
     def at(self, t: int | np.ndarray, variant: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The per-step slices of the variant-dependent series, leading axis one row per variant

@@ -11,9 +11,8 @@ from sim.kernel.exogenous import Exogenous
 
 def alliance_status(member: np.ndarray, stance: np.ndarray, exo: Exogenous) -> np.ndarray:
     """``[b, C]`` int: 0 none, 1 true, 2 paper (``AllianceStatus``) for Russia's military alliance."""
-    in_bloc = exo.in_bloc(member)
-    aligned = stance == Stance.RUS
-    return np.where(in_bloc, np.where(aligned, 1, 2), 0).astype(np.int8)
+    in_bloc = exo.in_bloc(member).astype(np.int8)
+    return in_bloc * (2 - (stance == Stance.RUS).astype(np.int8))  # 1 true (aligned), 2 paper, 0 none
 
 def closeness(stance: np.ndarray, probs: np.ndarray, member: np.ndarray, rents: np.ndarray, exo: Exogenous) -> dict[str, np.ndarray]:
     """Military, political and economic closeness of each client to each patron, in [0, 1].

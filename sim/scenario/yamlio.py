@@ -7,6 +7,8 @@ line of the offending field.
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,15 @@ def load_yaml(path: str | Path) -> tuple[Any, Lines]:
         raise ScenarioError(path, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(path, f"cannot read file ({exc})") from None
+    data, lines = _parsed(str(path), text)
+    return copy.deepcopy(data), dict(lines)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path_text: str, text: str) -> tuple[Any, Lines]:
+    """The data and lines of ``text`` (cached by content: the dashboard and sweeps load the same
+    scenario again and again; callers get copies)."""
+    path = Path(path_text)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -134,6 +135,20 @@ def member_target(tg: CalibrationTargets, years: np.ndarray) -> np.ndarray:
     return out
 
 
+_MASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _masks(tg: CalibrationTargets, years: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The accepted-stance mask, scored cells and membership target of ``tg`` over ``years``, built
+    once per targets object (a calibration scores thousands of parameter sets against them)."""
+    per = _MASKS.setdefault(tg, {})
+    key = years.tobytes()
+    if key not in per:
+        per[key] = (*_accepted_mask(tg, years), member_target(tg, years))
+    acc, scored, target = per[key]
+    return acc, scored.copy(), target
+
+
 def loss_components(
     stance_q: np.ndarray, member_q: np.ndarray, probs: np.ndarray, cal: Calendar, exo: Exogenous, tg: CalibrationTargets, beta: float, w: LossWeights
 ) -> dict[str, float]:
@@ -157,7 +172,7 @@ def loss_components(
         in_window &= years <= tg.until
     if tg.since is not None:
         in_window &= years > tg.since
-    acc, scored = _accepted_mask(tg, years)
+    acc, scored, target = _masks(tg, years)
     scored &= in_window[:, None]
     hit_cells = np.take_along_axis(acc[None], stance[..., None].astype(np.int64), axis=-1)[..., 0]  # [R, Y, C]
     share_accepted = float(hit_cells[:, scored].mean()) if scored.any() else 1.0
@@ -189,7 +204,6 @@ def loss_components(
             a, b = act_window(act, cal)
             out[f"act_{act.actor}_{act.instrument or 'stance'}_{act.date.year}_on_time"] = float(((steps[:, i] >= a) & (steps[:, i] <= b)).mean())
     out["acts"] = float(np.mean(act_errs)) if act_errs else 0.0
-    target = member_target(tg, years)
     cols = [CLIENTS.index(a) for a in tg.dejure_actors]
     match = bloc[:, :, cols] == target[None]
     out["dejure"] = float(match[:, in_window].mean())
