@@ -81,7 +81,8 @@ def batch_draws(seeds: np.ndarray | list[int], n_steps: int, n_clients: int) -> 
     seeds = list(seeds)
     uniform = np.empty((len(seeds), n_steps, n_clients))
     normal = np.empty((len(seeds), n_steps, n_clients, N_STANCES))
-    for i, s in enumerate(seeds):
-        d = run_draws(int(s), n_steps, n_clients)
-        uniform[i], normal[i] = d.uniform[0], d.normal[0]
+    for i, s in enumerate(seeds):  # as run_draws, written in place
+        rng = np.random.Generator(np.random.PCG64(int(s)))  # what default_rng(s) builds
+        rng.random(out=uniform[i])
+        rng.standard_normal(out=normal[i])
     return Draws(uniform, normal)
