@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from sim.kernel.actors import Patron, Stance
+from sim.kernel.dejure import forces_instruments
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import Theta
 from sim.kernel.quarter import Settings
@@ -60,12 +61,11 @@ def run_fused(
     stance = np.empty((R, T, C), dtype=np.int8)
     probs = np.empty((R, n_kept, C, S))
     member = np.empty((R, T, C, J), dtype=np.bool_)
-    forces_mask = (exo.instrument_patron == Patron.RUS) & exo.instrument_military & ~exo.instrument_alliance
     par = np.stack([_column(th, name, n) for name in _PARAMS], axis=1)  # [n, len(_PARAMS)]
     c = np.ascontiguousarray  # one compiled specialisation: C-contiguous arrays of fixed dtypes
     kernel()(c(v.base, float), c(v.courting, float), c(v.forces, float), c(settings.tie_reset, bool), c(settings.available, bool),
              c(exo.instrument_renewal, bool), c(setting, np.int64), c(replicate, np.int64), c(draws.uniform, float), c(draws.normal, float),
-             c(exo.instrument_patron, np.int64), forces_mask, c(exo.join_threshold, float), c(exo.exit_threshold, float), par, slot,
+             c(exo.instrument_patron, np.int64), forces_instruments(exo), c(exo.join_threshold, float), c(exo.exit_threshold, float), par, slot,
              stance, probs, member)
     return stance, probs, member
 

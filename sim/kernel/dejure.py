@@ -61,8 +61,12 @@ def initial_commitments(exo: Exogenous, b: int) -> tuple[np.ndarray, np.ndarray]
     shape = (b, len(exo.initial_stance), len(exo.instrument_ids))
     return np.zeros(shape), np.zeros(shape, dtype=bool)
 
+def forces_instruments(exo: Exogenous) -> np.ndarray:
+    """``[J]`` bool: the instruments that put Russian forces on a client's soil (a Russian military
+    instrument that is not an alliance)."""
+    return (exo.instrument_patron == Patron.RUS) & exo.instrument_military & ~exo.instrument_alliance
+
 def russian_forces(member: np.ndarray, exo: Exogenous) -> np.ndarray:
-    """``[b, C]`` float: whether the client hosts Russian forces (a Russian military instrument
-    that is not an alliance)."""
-    mask = (exo.instrument_patron == Patron.RUS) & exo.instrument_military & ~exo.instrument_alliance
+    """``[b, C]`` float: whether the client hosts Russian forces (:func:`forces_instruments`)."""
+    mask = forces_instruments(exo)
     return member[..., mask].any(axis=-1).astype(float) if mask.any() else np.zeros(member.shape[:2])

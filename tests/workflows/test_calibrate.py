@@ -156,6 +156,15 @@ def test_de_end_to_end(tmp_path):
     assert 0 <= best["tau"] <= 10 and 0.05 <= best["rho"] <= 1.0
 
 
+def test_de_is_the_same_on_one_worker_and_on_a_pool(tmp_path):
+    """Each generation is evaluated as one batch per worker: the split cannot change the numbers."""
+    spec = write_spec(tmp_path)
+    one = calibrate(spec, tmp_path / "serial", method="de", executor_kind="serial", progress=False)
+    pool = calibrate(spec, tmp_path / "local", method="de", executor_kind="local", workers=2, progress=False)
+    assert one["parameters"] == pool["parameters"] and one["objective"] == pool["objective"]
+    assert [g["best"] for g in one["history"]] == [g["best"] for g in pool["history"]]
+
+
 def test_abc_resume_keeps_finished_generations(tmp_path):
     out = tmp_path / "abc"
     spec = write_spec(tmp_path)

@@ -24,7 +24,6 @@ from sim.kernel.randomness import Draws, batch_draws, replicate_seeds
 from sim.scenario.compile import compile_scenario, compile_shocks
 from sim.scenario.loading import validate_data
 from sim.scenario.schema import Scenario, Shock
-from sim.workflows.calibrate.spec import set_dotted
 
 #: Top-level scenario fields a design point may change without building the whole scenario.
 FAST_ROOTS = ("params", "shocks")
@@ -49,8 +48,15 @@ class PointBuilder:
         self.exo = compile_scenario(self.base) if self.fast else None
         self._full = scenario_for
 
-    def scenario(self, point: dict[str, Any]) -> Scenario:
+    def scenario(self, point: dict[str, Any], validate: bool = True) -> Scenario:
         """The base scenario with ``point``'s values set.
+
+        Args:
+            point: Dotted path -> value.
+            validate: Re-validate the parameter set and the shocks the point changes (as
+                :func:`~sim.workflows.sweep.spec.load_sweep` does once per point). Workers pass
+                ``False``: the plan's points then hold values already checked and coerced there
+                (:meth:`checked`), set by copying, with no pydantic validation.
 
         Raises:
             pydantic.ValidationError: if a changed parameter set or shock is invalid (fast path).
@@ -58,22 +64,35 @@ class PointBuilder:
         """
         if not self.fast:
             return self._full(self.scenario_path, point)
-        params = self.base.params.model_dump()
-        shocks = list(self.base.shocks)
-        changed: dict[int, dict[str, Any]] = {}
+        params: Any = self.base.params
+        shocks: list[Any] = list(self.base.shocks)
+        plain = (lambda m: m.model_dump()) if validate else (lambda m: m)  # validating: set the values in plain mappings
         for name, value in point.items():
             root, *rest = name.split(".")
             if root == "params":
-                set_dotted(params, ".".join(rest), value)
+                params = _set(plain(params) if params is self.base.params else params, rest, value)
             else:
-                i = next(i for i, s in enumerate(shocks) if s.id == rest[0])
-                set_dotted(changed.setdefault(i, shocks[i].model_dump()), ".".join(rest[1:]), value)
-        for i, doc in changed.items():
-            shocks[i] = Shock.model_validate(doc)
-        update: dict[str, Any] = {"shocks": shocks} if changed else {}
-        if any(n.startswith("params.") for n in point):
-            update["params"] = ModelParams.model_validate(params)
-        return self.base.model_copy(update=update)
+                i = next(i for i, s in enumerate(self.base.shocks) if s.id == rest[0])
+                shocks[i] = _set(plain(shocks[i]) if shocks[i] is self.base.shocks[i] else shocks[i], rest[1:], value)
+        if validate:
+            params = params if params is self.base.params else ModelParams.model_validate(params)
+            shocks = [s if s is b else Shock.model_validate(s) for s, b in zip(shocks, self.base.shocks, strict=True)]
+        return self.base.model_copy(update={"params": params, "shocks": shocks})
+
+    def checked(self, point: dict[str, Any]) -> dict[str, Any]:
+        """``point`` validated, with each value as the validated scenario holds it (a date for a
+        date written as text, say), so workers can set it without validating again."""
+        scn = self.scenario(point)
+        if not self.fast:
+            return point
+        out = {}
+        for name in point:
+            root, *rest = name.split(".")
+            node: Any = scn.params if root == "params" else scn.shock(rest[0])
+            for part in rest if root == "params" else rest[1:]:
+                node = node[part] if isinstance(node, dict) else getattr(node, part)
+            out[name] = node
+        return out
 
     def compile(self, scenarios: list[Scenario]) -> tuple[Exogenous, np.ndarray | None]:
         """The compiled inputs of ``scenarios`` and each one's variant (``None``: they share the base's)."""
@@ -81,6 +100,17 @@ class PointBuilder:
             return self.exo, None
         one = (lambda s: compile_shocks(s, self.exo)) if self.fast else compile_scenario
         return Exogenous.stack([one(s) for s in scenarios]), np.arange(len(scenarios))
+
+
+def _set(node: Any, parts: list[str], value: Any) -> Any:
+    """A copy of ``node`` (a pydantic model or a mapping) with the value at ``parts`` replaced;
+    nothing is validated and ``node`` is unchanged."""
+    if not parts:
+        return value
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        return {**node, head: _set(node[head], rest, value)}
+    return node.model_copy(update={head: _set(getattr(node, head), rest, value)})
 
 
 @functools.lru_cache(maxsize=4)

@@ -131,18 +131,18 @@ def load_sweep(path: str | Path) -> SweepPlan:
     points = design_points(spec)
     fast = PointBuilder(scenario, list(spec.dimensions))
     corners = design_corners(points)
-    if fast.fast and len(corners) < len(points):  # the checks across fields hold over intervals: the box's corners check them
-        for pt in corners:
-            _check_point(scenario, origin, path, "the design's corner", pt)
-        for i, pt in enumerate(points):  # and each point's changed parameter set and shocks, each validated on its own
+    by_corners = fast.fast and len(corners) < len(points)  # the checks across fields hold over intervals: the box's corners check them
+    for pt in corners if by_corners else []:
+        _check_point(scenario, origin, path, "the design's corner", pt)
+    for i, pt in enumerate(points):
+        if not by_corners:
+            _check_point(scenario, origin, path, f"design point {i}", pt)
+        if fast.fast:  # each point's changed parameter set and shocks, validated on their own, values kept as validated
             try:
-                fast.scenario(pt)
+                points[i] = fast.checked(pt)
             except ValidationError:
                 _check_point(scenario, origin, path, f"design point {i}", pt)
                 raise
-    else:
-        for i, pt in enumerate(points):
-            _check_point(scenario, origin, path, f"design point {i}", pt)
     digest = hashlib.sha256(path.read_bytes() + scenario.read_bytes()).hexdigest()
     return SweepPlan(spec, path, scenario, list(spec.dimensions), points, digest)
 
