@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -30,11 +31,12 @@ class Calendar:
     start: str
     end: str
 
-    @property
+    @functools.cached_property
     def first(self) -> int:
+        """The absolute quarter index of step 0 (computed once: scoring asks for it per date)."""
         return parse_quarter(self.start)
 
-    @property
+    @functools.cached_property
     def n_steps(self) -> int:
         return parse_quarter(self.end) - self.first + 1
 
@@ -64,10 +66,14 @@ class Calendar:
 
     def year_end_steps(self) -> tuple[np.ndarray, np.ndarray]:
         """``(years, steps)``: the last step of each calendar year in the run."""
+        years, steps = self._year_ends
+        return years.copy(), steps.copy()
+
+    @functools.cached_property
+    def _year_ends(self) -> tuple[np.ndarray, np.ndarray]:
         ys = self.years()
         years = np.unique(ys)
-        steps = np.array([np.flatnonzero(ys == y)[-1] for y in years])
-        return years, steps
+        return years, np.array([np.flatnonzero(ys == y)[-1] for y in years])
 
 
 def decimal_date(date: dt.date) -> float:
