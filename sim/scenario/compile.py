@@ -281,7 +281,25 @@ def compile_shocks(scn: Scenario, base: Exogenous) -> Exogenous:
 
 
 def compile_scenario(scn: Scenario) -> Exogenous:
-    """Turn a validated scenario into the arrays the model reads (one variant)."""
+    """Turn a validated scenario into the arrays the model reads (one variant).
+
+    The result depends on neither the behavioural parameters nor the rule or seed, so it is
+    cached per process by everything else in the scenario (the dashboard and notebooks rerun one
+    scenario with other parameters); treat it as read-only.
+    """
+    key = scn.model_dump_json(exclude={"params", "rule", "seed", "name", "description"})
+    exo = _COMPILED.get(key)
+    if exo is None:
+        if len(_COMPILED) >= 16:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        exo = _COMPILED[key] = _compile(scn)
+    return exo
+
+
+_COMPILED: dict[str, Exogenous] = {}
+
+
+def _compile(scn: Scenario) -> Exogenous:
     cal = scn.calendar
     years = cal.years()
     d = scn.drivers

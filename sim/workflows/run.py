@@ -71,7 +71,23 @@ def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int] | np.ndarray, engi
         from sim.engines.model import AlignmentModel
 
         return RunResult.concatenate([AlignmentModel(scn, int(s), exo=exo).run() for s in seeds])
-    return simulate_runs(scn, batch_draws(np.asarray(seeds), exo.n_steps, N_CLIENTS), exo, full=full, params=params, setting=setting)
+    return simulate_runs(scn, _draws(np.asarray(seeds, dtype=np.int64), exo.n_steps), exo, full=full, params=params, setting=setting)
+
+
+def _draws(seeds: np.ndarray, n_steps: int) -> Draws:
+    """The runs' draws; a batch of up to 1,000 runs is kept for reuse (the dashboard reruns the same
+    replicates with other parameters). Treat them as read-only."""
+    if len(seeds) > 1000:
+        return batch_draws(seeds, n_steps, N_CLIENTS)
+    key = (seeds.tobytes(), n_steps)
+    if key not in _DRAWS:
+        if len(_DRAWS) >= 4:
+            _DRAWS.pop(next(iter(_DRAWS)))
+        _DRAWS[key] = batch_draws(seeds, n_steps, N_CLIENTS)
+    return _DRAWS[key]
+
+
+_DRAWS: dict[tuple[bytes, int], Draws] = {}
 
 
 def year_ends(scn: Scenario, draws: Draws, chunk: int = 5000) -> tuple[np.ndarray, np.ndarray]:
