@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     cal = sub.add_parser("calibrate", help="fit parameters to Uzbekistan's and Kazakhstan's history")
     cal.add_argument("spec", type=Path, help="calibration spec YAML, e.g. calibration/spec.yaml")
-    cal.add_argument("--method", choices=("de", "polish", "abc"), default="de",
-                     help="de: differential evolution (best fit); polish: Nelder-Mead from --start; abc: ABC-SMC (posterior)")
+    cal.add_argument("--method", choices=("de", "polish", "abc", "pyabc"), default="de",
+                     help="de: differential evolution (best fit); polish: Nelder-Mead from --start; abc: ABC-SMC (posterior); "
+                          "pyabc: pyabc's ABC-SMC (adaptive population size, SQLite history; docs/calibration.md compares the two)")
     cal.add_argument("--start", type=Path, default=None, metavar="BEST_YAML", help="with --method polish: start from this best.yaml (default: the documented defaults)")
     cal.add_argument("--rule", choices=("omnibalancing", "balance_of_threat"), default=None, help="decision rule (default: the scenario's)")
     cal.add_argument("--fit-until", type=int, default=None, metavar="YEAR", help="fit only history up to YEAR and report how the fit predicts the rest")
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, default=None, help="output folder (default outputs/calibrate-<timestamp>/)")
     cal.add_argument("--maxiter", type=_positive, default=None, help="DE generations (default: the spec's de.maxiter)")
     cal.add_argument("--popsize", type=_positive, default=None, help="DE population per parameter (default: the spec's de.popsize)")
-    cal.add_argument("--resume", action="store_true", help="continue an interrupted ABC calibration in --out from its last finished generation")
+    cal.add_argument("--resume", action="store_true", help="continue an interrupted ABC (abc or pyabc) calibration in --out from its last finished generation")
     cal.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     sw = sub.add_parser("sweep", help="run a parameter / shock sweep (grid, Latin hypercube, Sobol, Morris) to Parquet chunks")
     sw.add_argument("spec", type=Path, help="sweep spec YAML, e.g. scenarios/sweeps/andijan.yaml")

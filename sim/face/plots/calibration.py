@@ -34,7 +34,7 @@ def plot_trace(summary: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("generation")
         ax.set_ylabel("objective")
         ax.legend()
-        ax.set_title("ABC-SMC: tolerance and distances per generation")
+        ax.set_title(f"{'pyabc ' if summary['method'] == 'pyabc' else ''}ABC-SMC: tolerance and distances per generation")
     ax.grid(alpha=0.3)
     save_png(fig, path, dpi=110, bbox_inches="tight", facecolor="white")
 

@@ -83,11 +83,12 @@ def _tolerance_lines(summary: dict[str, Any]) -> list[str]:
 def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: dict[str, Any], best: ModelParams, samples, weights) -> None:
     method = summary["method"]
     plot_trace(summary, out / "trace.png")
-    label = {"abc": "ABC-SMC posterior", "polish": "Final Nelder-Mead simplex"}.get(method, "Final differential-evolution population")
+    posterior = method in ("abc", "pyabc")
+    label = {"abc": "ABC-SMC posterior", "pyabc": "pyabc ABC-SMC posterior", "polish": "Final Nelder-Mead simplex"}.get(method, "Final differential-evolution population")
     plot_marginals(problem, samples, weights, result["x"], out / "marginals.png", label)
     plot_pairs(problem, samples, weights, out / "pairs.png")
     predictive(problem, samples, weights, result["x"], out / "predictive.png",
-               title=f"{'Posterior' if method == 'abc' else 'Best-fit'} predictive: {PREDICTIVE_RUNS} runs, rule {summary['rule']}")
+               title=f"{'Posterior' if posterior else 'Best-fit'} predictive: {PREDICTIVE_RUNS} runs, rule {summary['rule']}")
     ins, full = summary["in_window"], summary["full_history"]
     lines = [
         f"# Calibration report ({method}, rule `{summary['rule']}`)",
@@ -106,7 +107,7 @@ def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: d
         lines.append(f"| `{n}` | {_fmt(summary['parameters'][n])} | {ps.bounds[0]}–{ps.bounds[1]} | {ps.prior} | {row['sd_ratio']:.2f} | {'—' if method == 'polish' else row['verdict']} |")
     lines += [
         "",
-        "Spread is the " + {"abc": "posterior's weighted standard deviation",
+        "Spread is the " + {"abc": "posterior's weighted standard deviation", "pyabc": "posterior's weighted standard deviation",
                             "polish": "final Nelder-Mead simplex's standard deviation (no measure of identifiability: the simplex contracts to a point; read the spread in the DE report the polish started from)"}.get(
             method, "final population's standard deviation (a weak proxy: DE populations contract only around the optimum it found)")
         + " divided by the prior's (in the optimiser's space); below 0.5 the data pin the parameter down, above 0.8 they barely move it.",
@@ -116,7 +117,7 @@ def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: d
         "| measure | fitted window | whole history |",
         "|---|---|---|",
     ]
-    if method == "abc" and summary.get("history"):
+    if posterior and summary.get("history"):
         lines[-4:-4] = _tolerance_lines(summary)
     keys = (["objective", "hit_UZB", "hit_KAZ", "share_accepted", "logp", "timing", "acts", "dejure", "excess_switches", "switches_UZB", "switches_KAZ", "beta_penalty"]
             + [k for k in full if k.startswith("event_")] + [k for k in full if k.startswith("act_")])

@@ -16,10 +16,14 @@ from sim.workflows.calibrate.abc import run_abc
 from sim.workflows.calibrate.de import run_de, run_polish
 from sim.workflows.calibrate.problem import Problem
 from sim.workflows.calibrate.report import identifiability, write_report
+from sim.workflows.calibrate.smc import run_pyabc
 from sim.workflows.calibrate.spec import get_dotted, load_spec, set_dotted
 from sim.workflows.executors import executor
 from sim.workflows.loss import load_calibration_targets
 from sim.workflows.outputs import atomic_folder, make_out, utc_now, write_json, write_parquet, write_text
+
+#: The methods that sample a posterior (the in-project ABC-SMC and pyabc's), resumable in --out.
+ABC_METHODS = ("abc", "pyabc")
 
 
 def calibrate(
@@ -38,7 +42,7 @@ def calibrate(
 ) -> dict[str, Any]:
     """Run a calibration and write ``best.yaml``, the posterior or population, a trace and ``report.md``.
 
-    ``method`` is ``de`` (differential evolution), ``abc`` (ABC-SMC) or ``polish`` (Nelder-Mead from
+    ``method`` is ``de`` (differential evolution), ``abc`` (the in-project ABC-SMC), ``pyabc`` (pyabc's) or ``polish`` (Nelder-Mead from
     ``start``, a ``best.yaml``, or from the documented defaults). ``maxiter`` and ``popsize`` override
     the spec's DE budget (a quicker refit, e.g. of the rival theory).
     """
@@ -56,7 +60,7 @@ def calibrate(
     problem = Problem(spec, scenario_path, targets)
     x_start = start_point(problem, start) if start is not None else problem.start()
     out = Path(out)
-    if method == "abc":  # ABC writes each generation into --out as it goes, so an interrupted run can --resume
+    if method in ABC_METHODS:  # ABC writes each generation into --out as it goes, so an interrupted run can --resume
         folder_ctx: Any = contextlib.nullcontext(make_out(out, existing_ok=resume, hint="use another --out, or --resume to continue it"))
     elif resume:
         raise OmnibalanceError(f"--resume continues an ABC calibration; a {method} run is written under a temporary name and appears in "
@@ -72,6 +76,8 @@ def calibrate(
                 result = run_de(problem, folder, wmap, progress, n_workers)
             elif method == "polish":
                 result = run_polish(problem, folder, x_start, progress)
+            elif method == "pyabc":
+                result = run_pyabc(problem, folder, n_workers, progress, resume)
             else:
                 result = run_abc(problem, folder, wmap, progress, resume)
         best = problem.params(result["x"])
@@ -93,7 +99,7 @@ def calibrate(
             f"# Objective {result['fun']:.4f}; report: {out / 'report.md'}\n"
         )
         write_text(folder / "best.yaml", header + yaml.safe_dump({"params": params_doc}, sort_keys=False))
-        if method == "abc":
+        if method in ABC_METHODS:
             vals = problem.to_values(result["particles"].T)
             write_parquet(folder / "posterior.parquet", {n: vals[i] for i, n in enumerate(problem.names)} | {"weight": result["weights"], "distance": result["distance"]})
             samples, weights = result["particles"], result["weights"]

@@ -13,6 +13,7 @@ as the in-project sampler does), keeps every generation in its SQLite history da
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -50,21 +51,28 @@ def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = Tr
     abc = pyabc.ABCSMC(_Objective(problem), prior, _distance, population_size=pyabc.AdaptivePopulationSize(budget.particles, max_population_size=4 * budget.particles),
                        eps=pyabc.QuantileEpsilon(alpha=budget.quantile), sampler=sampler)
     db = f"sqlite:///{Path(out).resolve() / 'abc.db'}"
+    logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)
     np.random.seed(problem.spec.seed)  # pyabc draws from numpy's global generator
+    done = 0
     if resume and (Path(out) / "abc.db").exists():
-        abc.load(db, 1)
+        done = abc.load(db, 1).max_t + 1  # finished generations
     else:
         abc.new(db, {"objective": 0.0})
     t0 = time.perf_counter()
     limit = max_evaluations or budget.generations * budget.max_evaluations_per_generation
-    history = abc.run(max_nr_populations=budget.generations, max_total_nr_simulations=limit)
+    history = abc.run(max_nr_populations=max(budget.generations - done, 0), max_total_nr_simulations=limit) if done < budget.generations else abc.history
     seconds = time.perf_counter() - t0
     frame, w = history.get_distribution(m=0)
     particles = frame[[f"u{i}" for i in range(problem.dim)]].to_numpy()
     pops = history.get_all_populations()
     dist = history.get_weighted_distances()["distance"].to_numpy()
-    trace = [{"generation": int(r.t), "tolerance": float(r.epsilon), "evaluations": int(r.samples), "particles": int(r.particles)}
-             for r in pops.itertuples() if r.t >= 0]
+    trace = []
+    for r in pops.itertuples():
+        if r.t < 0:
+            continue
+        d = history.get_weighted_distances(t=int(r.t))["distance"].to_numpy()
+        trace.append({"generation": int(r.t), "tolerance": float(r.epsilon), "median_distance": float(np.median(d)), "min_distance": float(d.min()),
+                      "evaluations": int(r.samples), "particles": int(r.particles)})
     best = int(np.argmin(dist))
     return {"particles": particles, "weights": np.asarray(w) / np.sum(w), "distance": dist, "history": trace, "x": particles[best],
             "values": problem.to_values(particles[best]), "fun": float(dist[best]), "seconds": seconds}
