@@ -45,7 +45,8 @@ def main() -> None:
     theirs = run_pyabc(problem, tmp / "pyabc", workers=2, progress=False, max_evaluations=used)
     theirs_s = time.perf_counter() - t0
     rows = {
-        "in-project": {"evaluations": used, "generations": len(ours["history"]), "tolerance": ours["history"][-1]["tolerance"],
+        "in-project": {"evaluations": used, "generations": sum("stopped" not in h for h in ours["history"]),
+                       "tolerance": [h for h in ours["history"] if "stopped" not in h][-1]["tolerance"],
                        "best": ours["fun"], "ess": float(1 / np.sum(ours["weights"] ** 2)), "seconds": ours_s},
         "pyabc": {"evaluations": sum(h["evaluations"] for h in theirs["history"]), "generations": len(theirs["history"]),
                   "tolerance": theirs["history"][-1]["tolerance"], "best": theirs["fun"], "ess": float(1 / np.sum(theirs["weights"] ** 2)),

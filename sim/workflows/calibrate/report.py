@@ -66,11 +66,16 @@ def _tolerance_lines(summary: dict[str, Any]) -> list[str]:
 
     from sim.project import project_root
 
-    tol = float(summary["history"][-1]["tolerance"])
+    done = [h for h in summary["history"] if "stopped" not in h]  # the generations that filled their population
+    last = done[-1]
+    tol = float(last["tolerance"])
     best_file = project_root() / "calibration" / "report" / "summary.json"
     best = json.loads(best_file.read_text())["objective"] if best_file.is_file() else None
-    lines = ["## Tolerance reached", "", f"The last generation accepted particles within a distance of **{tol:.3f}** "
-             f"(generation {summary['history'][-1]['generation']})."]
+    lines = ["## Tolerance reached", "", f"The last complete generation (generation {last['generation']}) accepted particles within a distance of **{tol:.3f}**."]
+    stop = summary["history"][-1]
+    if "stopped" in stop:
+        lines[-1] += (f" Generation {stop['generation']} (tolerance {stop['tolerance']:.3f}) stopped at its {stop['stopped']} with "
+                      f"{stop['accepted']} particles accepted of {stop['evaluations']:,} evaluated; the posterior is generation {last['generation']}'s.")
     if best is not None:
         ratio = tol / best
         lines[-1] += (f" The shipped best fit (calibration/report) reaches an objective of {best:.4f}: the posterior's tolerance is "
