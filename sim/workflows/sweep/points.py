@@ -13,7 +13,9 @@ point's scenario in full.
 
 from __future__ import annotations
 
+import copy
 import functools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,12 +39,12 @@ class PointBuilder:
         names: The design's dotted paths.
     """
 
-    def __init__(self, scenario_path, names: list[str]) -> None:
-        from sim.workflows.sweep.spec import _resolved, scenario_for
+    def __init__(self, scenario_path: Path, names: list[str]) -> None:
+        from sim.workflows.sweep.spec import _resolved, scenario_for  # spec checks its points with this class
 
         data, origin = _resolved(scenario_path, scenario_path.stat().st_mtime_ns)
         self.scenario_path = scenario_path
-        self.base = validate_data(data, origin, scenario_path)
+        self.base = validate_data(copy.deepcopy(data), origin, scenario_path)
         self.fast = all(n.split(".")[0] in FAST_ROOTS for n in names)
         self.shocks = any(n.startswith("shocks.") for n in names)
         self.exo = compile_scenario(self.base) if self.fast else None
@@ -114,7 +116,7 @@ def _set(node: Any, parts: list[str], value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def builder(scenario_path, names: tuple[str, ...], spec_hash: str) -> PointBuilder:
+def builder(scenario_path: Path, names: tuple[str, ...], spec_hash: str) -> PointBuilder:
     """This process's :class:`PointBuilder` for a sweep (workers keep it across chunks)."""
     return PointBuilder(scenario_path, list(names))
 
