@@ -145,6 +145,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise OmnibalanceError("--resume needs --out (the sweep folder to finish)")
     if args.scheduler and args.executor != "dask":
         raise OmnibalanceError("--scheduler goes with --executor dask")
+    from sim.workflows.outputs import default_out
+
+    args.out = args.out or default_out("sweep")  # named here, so an interruption can say where the finished chunks are
     r = sweep(args.spec, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
               chunk_size=args.chunk_size, trajectories=args.trajectories, progress=not args.quiet)
     print(f"wrote {r.out}/ ({r.n_runs} runs in {r.n_chunks} chunks; {r.ran_chunks} run now) in {r.seconds:.1f} s")
@@ -178,7 +181,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     if args.resume and args.out is None:
         raise OmnibalanceError("--resume needs --out (the folder of the calibration to continue)")
-    out = args.out or default_out("calibrate")
+    out = args.out = args.out or default_out("calibrate")
     s = calibrate(args.spec, out, method=args.method, rule=args.rule, fit_until=args.fit_until, executor_kind=args.executor,
                   workers=args.workers, resume=args.resume, progress=not args.quiet, maxiter=args.maxiter, popsize=args.popsize, start=args.start)
     full = s["full_history"]
@@ -274,5 +277,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: no output folder was left half-written", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """What an interruption leaves: resumable work is kept in --out, anything else is removed."""
+    resumable = args.command == "sweep" or (args.command == "calibrate" and args.method in ("abc", "pyabc"))
+    if resumable and getattr(args, "out", None) is not None and Path(args.out).is_dir():
+        return f"interrupted: the finished part is kept in {args.out}; run the same command with --resume to finish it"
+    return "interrupted: no output folder was left half-written"

@@ -231,30 +231,54 @@ def test_dashboard_refuses_a_scenario_that_does_not_validate(tmp_path):
     assert f"{bad}:3: duplicate key 'name'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        (["run", str(HISTORY), "-n", "200000", "--quiet"], ".out.*.partial"),
-        (["calibrate", str(ROOT / "calibration" / "spec.yaml"), "--method", "polish", "--executor", "serial", "--quiet"], ".out.*.partial/polish_trace.json"),
-    ],
-    ids=["run", "calibrate"],
-)
-def test_sigterm_leaves_nothing_under_the_final_name(tmp_path, command):
-    import signal
+LONG_COMMANDS = {
+    # command, and what shows that its work runs (a glob under the test folder, or seconds to wait)
+    "run": (["run", str(HISTORY), "-n", "200000", "--quiet"], ".out.*.partial"),
+    "compare": (["compare", str(HISTORY), str(ROOT / "scenarios" / "counterfactuals" / "no_andijan.yaml"), "-n", "100000", "--quiet"], 6.0),
+    "calibrate": (["calibrate", str(ROOT / "calibration" / "spec.yaml"), "--method", "polish", "--executor", "serial", "--quiet"],
+                  ".out.*.partial/polish_trace.json"),
+    "validate-model": (["validate-model", "--workers", "1", "--quiet"], ".out.*.partial"),
+}
+
+
+def _start_and_wait(tmp_path, name):
     import time
 
-    command, started = command
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "sim", *command, "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
+    command, started = LONG_COMMANDS[name]
+    proc = subprocess.Popen([sys.executable, "-m", "sim", *command, "--out", str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + (started if isinstance(started, float) else 120)
     # Wait until the work itself runs (for calibrate: its first evaluation is written), not merely until
     # the temporary folder exists: a signal that lands inside a library's import can be swallowed there.
-    while not list(tmp_path.glob(started)) and proc.poll() is None and time.monotonic() < deadline:
+    while (isinstance(started, float) or not list(tmp_path.glob(started))) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()
     time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    return proc
+
+
+@pytest.mark.parametrize("name", list(LONG_COMMANDS))
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_leaves_nothing_under_the_final_name(tmp_path, name, signum):
+    import signal
+
+    proc = _start_and_wait(tmp_path, name)
+    proc.send_signal(getattr(signal, signum))
     _, err = proc.communicate(timeout=120)
     assert proc.returncode in (130, -signal.SIGINT), err  # a shell reports either as 130
     assert "interrupted" in err and "Traceback" not in err
-    assert not out.exists() and not list(tmp_path.iterdir())  # no partial output under any name
+    assert not (tmp_path / "out").exists() and not list(tmp_path.iterdir())  # no partial output under any name
+
+
+def test_a_killed_run_leaves_its_final_name_free(tmp_path):
+    """SIGKILL cannot be cleaned up after: the hidden temporary folder stays, the final name is never
+    written, and the same command then runs to completion."""
+    import signal
+
+    proc = _start_and_wait(tmp_path, "run")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert not (tmp_path / "out").exists() and list(tmp_path.glob(".out.*.partial"))
+    again = omnibalance("run", str(HISTORY), "-n", "5", "--quiet", "--no-plot", "--out", str(tmp_path / "out"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "out" / "fit.json").is_file()
