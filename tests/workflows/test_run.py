@@ -270,15 +270,25 @@ def test_an_interrupt_leaves_nothing_under_the_final_name(tmp_path, name, signum
     assert not (tmp_path / "out").exists() and not list(tmp_path.iterdir())  # no partial output under any name
 
 
-def test_a_killed_run_leaves_its_final_name_free(tmp_path):
-    """SIGKILL cannot be cleaned up after: the hidden temporary folder stays, the final name is never
-    written, and the same command then runs to completion."""
+@pytest.mark.parametrize("name", list(LONG_COMMANDS))
+def test_a_killed_command_leaves_its_final_name_free(tmp_path, name):
+    """SIGKILL cannot be cleaned up after: a hidden temporary folder may stay, but the final name is
+    never written, so the same --out is free for the rerun."""
+    import signal
+
+    proc = _start_and_wait(tmp_path, name)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert not (tmp_path / "out").exists()
+    assert all(p.name.startswith(".out.") and p.name.endswith(".partial") for p in tmp_path.iterdir())
+
+
+def test_a_killed_run_can_be_run_again(tmp_path):
     import signal
 
     proc = _start_and_wait(tmp_path, "run")
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
-    assert not (tmp_path / "out").exists() and list(tmp_path.glob(".out.*.partial"))
     again = omnibalance("run", str(HISTORY), "-n", "5", "--quiet", "--no-plot", "--out", str(tmp_path / "out"))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "out" / "fit.json").is_file()
