@@ -279,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_interrupted(args), file=sys.stderr)
         return 130
+    except ImportError as exc:  # an interruption that lands while a compiled library initialises surfaces as this
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            print(_interrupted(args), file=sys.stderr)
+            return 130
+        raise
 
 
 def _interrupted(args: argparse.Namespace) -> str:

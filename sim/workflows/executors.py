@@ -48,11 +48,25 @@ def executor(kind: str = "local", workers: int | None = None, scheduler: str | N
         from sim.engines.fused import warm_up
 
         warm_up()  # forked workers inherit the loaded kernel instead of each loading it
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker)
+        try:
             yield pool.map
+        except BaseException:  # an error or an interruption: drop the queued tasks, do not wait for them
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     else:
         with _dask_client(workers, scheduler) as client:
             yield lambda fn, items: (f.result() for f in client.map(fn, list(items), retries=3, pure=False))
+
+
+def _quiet_worker() -> None:
+    """A pool worker leaves interruptions to its parent: Ctrl-C reaches the whole process group, and
+    the parent stops the pool (a worker finishes the task it holds, so a chunk on disk is complete)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextmanager

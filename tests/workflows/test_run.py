@@ -292,3 +292,26 @@ def test_a_killed_run_can_be_run_again(tmp_path):
     again = omnibalance("run", str(HISTORY), "-n", "5", "--quiet", "--no-plot", "--out", str(tmp_path / "out"))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "out" / "fit.json").is_file()
+
+
+def test_an_interrupt_inside_a_library_import_is_an_interrupt(monkeypatch, capsys):
+    """A Ctrl-C that lands while a compiled library initialises surfaces as ImportError ('initialization
+    failed', caused by KeyboardInterrupt): it is reported as an interruption; a real ImportError is not."""
+    from sim.face import cli
+
+    def interrupted_import(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+
+    monkeypatch.setattr(cli, "_cmd_run", interrupted_import)
+    assert cli.main(["run", str(HISTORY)]) == 130
+    assert capsys.readouterr().err.startswith("interrupted:")
+
+    def missing(args):
+        raise ImportError("No module named 'nothing'")
+
+    monkeypatch.setattr(cli, "_cmd_run", missing)
+    with pytest.raises(ImportError, match="nothing"):
+        cli.main(["run", str(HISTORY)])
