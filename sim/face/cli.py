@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from sim import __version__
 from sim.errors import OmnibalanceError
+from sim.workflows.calibrate import ABC_METHODS
 
 
 def _integer(expected: str, ok: Callable[[int], bool], bound: str) -> Callable[[str], int]:
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     cal = sub.add_parser("calibrate", help="fit parameters to Uzbekistan's and Kazakhstan's history")
     cal.add_argument("spec", type=Path, help="calibration spec YAML, e.g. calibration/spec.yaml")
-    cal.add_argument("--method", choices=("de", "polish", "abc", "pyabc"), default="de",
+    cal.add_argument("--method", choices=("de", "polish", *ABC_METHODS), default="de",
                      help="de: differential evolution (best fit); polish: Nelder-Mead from --start; abc: ABC-SMC (posterior); "
                           "pyabc: pyabc's ABC-SMC (adaptive population size, SQLite history; docs/calibration.md compares the two)")
     cal.add_argument("--start", type=Path, default=None, metavar="BEST_YAML", help="with --method polish: start from this best.yaml (default: the documented defaults)")
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _interrupted(args: argparse.Namespace) -> str:
     """What an interruption leaves: resumable work is kept in --out, anything else is removed."""
-    resumable = args.command == "sweep" or (args.command == "calibrate" and args.method in ("abc", "pyabc"))
+    resumable = args.command == "sweep" or (args.command == "calibrate" and args.method in ABC_METHODS)
     if resumable and getattr(args, "out", None) is not None and Path(args.out).is_dir():
         return f"interrupted: the finished part is kept in {args.out}; run the same command with --resume to finish it"
     return "interrupted: no output folder was left half-written"

@@ -8,6 +8,7 @@ Both come from the run's own seed, in a fixed order, before the run starts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -86,3 +87,11 @@ def batch_draws(seeds: np.ndarray | list[int], n_steps: int, n_clients: int) -> 
         rng.random(out=uniform[i])
         rng.standard_normal(out=normal[i])
     return Draws(uniform, normal)
+
+
+@functools.lru_cache(maxsize=8)
+def shared_draws(seeds: tuple[int, ...], n_steps: int, n_clients: int = N_CLIENTS) -> Draws:
+    """:func:`batch_draws`, kept per process for reuse: sweep workers run the same replicates for
+    every design point, and the dashboard reruns the same replicates with other parameters.
+    Callers share the arrays and must not write to them."""
+    return batch_draws(seeds, n_steps, n_clients)

@@ -211,46 +211,41 @@ _CLIENT_SERIES = {"contagion": "contagion", "repression": "repression", "pressur
 def _shock_terms(s: Shock, cal: Calendar) -> tuple[Term, ...]:
     """What one shock adds to (or sets in) the variant paths, in the order it is applied; cached
     per process by the shock's content and the calendar (a sweep varies one shock at a time)."""
-    key = (s.date, tuple(s.targets), tuple(s.effects.items()), s.magnitude, s.half_life, s.until, cal.start, cal.end)
-    terms = _TERMS.get(key)
-    if terms is None:
-        if len(_TERMS) > 4096:
-            _TERMS.clear()
-        terms = _TERMS[key] = _terms(s, cal)
-    return terms
+    return _terms(s.date, tuple(s.targets), tuple(s.effects.items()), s.magnitude, s.half_life, s.until, cal.start, cal.end)
 
 
-_TERMS: dict[tuple, tuple[Term, ...]] = {}
-
-
-def _terms(s: Shock, cal: Calendar) -> tuple[Term, ...]:
+@functools.lru_cache(maxsize=4096)
+def _terms(date: dt.date, targets: tuple[str, ...], effects: tuple[tuple[str, float], ...], magnitude: float, half_life: float | None,
+           until: dt.date | None, start: str, end: str) -> tuple[Term, ...]:
+    cal = Calendar(start, end)
     T = cal.n_steps
-    step = cal.step_of(s.date)
+    step = cal.step_of(date)
+    kinds = dict(effects)
     terms: list[Term] = []
-    if "leader_change" in s.effects:
-        if s.magnitude == 0 or step < 0:
+    if "leader_change" in kinds:
+        if magnitude == 0 or step < 0:
             return ()
-        for tgt in s.targets:
+        for tgt in targets:
             if tgt in CLIENTS:
                 c = CLIENTS.index(tgt)
                 terms += [("tie_reset", (0, step, c, slice(None)), True, False), ("succession", (0, slice(None), c), shock_kernel(T, step, SUCCESSION_HALF_LIFE), True)]
             else:
                 terms.append(("tie_reset", (0, step, slice(None), PATRONS.index(tgt)), True, False))
         return tuple(terms)
-    if "engagement" in s.effects:
-        return (("engagement_events", (0,), shock_kernel(T, step, None), True),) if s.magnitude > 0 else ()
-    stop = None if s.until is None else cal.step_of(s.until) + 1
-    path = shock_kernel(T, step, s.half_life, stop) * s.magnitude
-    for kind, size in s.effects.items():
+    if "engagement" in kinds:
+        return (("engagement_events", (0,), shock_kernel(T, step, None), True),) if magnitude > 0 else ()
+    stop = None if until is None else cal.step_of(until) + 1
+    path = shock_kernel(T, step, half_life, stop) * magnitude
+    for kind, size in effects:
         x = path * size
         if kind in THREATS:
-            terms += [("shock_threat", (0, slice(None), CLIENTS.index(tgt), THREATS.index(kind)), x, True) for tgt in s.targets]
+            terms += [("shock_threat", (0, slice(None), CLIENTS.index(tgt), THREATS.index(kind)), x, True) for tgt in targets]
         elif kind in _CLIENT_SERIES:
-            terms += [(_CLIENT_SERIES[kind], (0, slice(None), CLIENTS.index(tgt)), x, True) for tgt in s.targets]
+            terms += [(_CLIENT_SERIES[kind], (0, slice(None), CLIENTS.index(tgt)), x, True) for tgt in targets]
         elif kind in ("means", "need", "courting"):
             terms.append(({"means": "means_shock"}.get(kind, kind), (0,), x, True))
         elif kind == "intent":
-            terms += [("intent_shock", (0, slice(None), PATRONS.index(tgt)), x, True) for tgt in s.targets]
+            terms += [("intent_shock", (0, slice(None), PATRONS.index(tgt)), x, True) for tgt in targets]
     for term in terms:  # shared between calls: read-only
         if isinstance(term[2], np.ndarray):
             term[2].flags.writeable = False

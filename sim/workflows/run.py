@@ -28,7 +28,7 @@ from sim.errors import OmnibalanceError
 from sim.kernel.actors import CLIENTS, N_CLIENTS, N_STANCES, STANCES
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import ModelParams, stack_params
-from sim.kernel.randomness import Draws, batch_draws, replicate_seeds
+from sim.kernel.randomness import Draws, batch_draws, replicate_seeds, shared_draws
 from sim.kernel.timeline import decimal_date
 from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import scenario_hash
@@ -75,19 +75,8 @@ def run_batch(scn: Scenario, exo: Exogenous, seeds: list[int] | np.ndarray, engi
 
 
 def _draws(seeds: np.ndarray, n_steps: int) -> Draws:
-    """The runs' draws; a batch of up to 1,000 runs is kept for reuse (the dashboard reruns the same
-    replicates with other parameters). Treat them as read-only."""
-    if len(seeds) > 1000:
-        return batch_draws(seeds, n_steps, N_CLIENTS)
-    key = (seeds.tobytes(), n_steps)
-    if key not in _DRAWS:
-        if len(_DRAWS) >= 4:
-            _DRAWS.pop(next(iter(_DRAWS)))
-        _DRAWS[key] = batch_draws(seeds, n_steps, N_CLIENTS)
-    return _DRAWS[key]
-
-
-_DRAWS: dict[tuple[bytes, int], Draws] = {}
+    """The runs' draws; those of a batch of up to 1,000 runs are kept for reuse (:func:`shared_draws`)."""
+    return shared_draws(tuple(seeds.tolist()), n_steps) if len(seeds) <= 1000 else batch_draws(seeds, n_steps, N_CLIENTS)
 
 
 def year_ends(scn: Scenario, draws: Draws, chunk: int = 5000) -> tuple[np.ndarray, np.ndarray]:

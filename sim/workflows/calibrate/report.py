@@ -13,6 +13,7 @@ from sim.face.plots.calibration import plot_marginals, plot_pairs, plot_trace
 from sim.kernel.actors import CLIENTS, N_STANCES
 from sim.kernel.params import ModelParams, Theta, stack_params
 from sim.kernel.randomness import replicate_draws
+from sim.workflows.calibrate import ABC_METHODS
 from sim.workflows.calibrate.problem import Problem
 from sim.workflows.fit import load_targets
 
@@ -88,7 +89,7 @@ def _tolerance_lines(summary: dict[str, Any]) -> list[str]:
 def write_report(out: Path, problem: Problem, summary: dict[str, Any], result: dict[str, Any], best: ModelParams, samples, weights) -> None:
     method = summary["method"]
     plot_trace(summary, out / "trace.png")
-    posterior = method in ("abc", "pyabc")
+    posterior = method in ABC_METHODS
     label = {"abc": "ABC-SMC posterior", "pyabc": "pyabc ABC-SMC posterior", "polish": "Final Nelder-Mead simplex"}.get(method, "Final differential-evolution population")
     plot_marginals(problem, samples, weights, result["x"], out / "marginals.png", label)
     plot_pairs(problem, samples, weights, out / "pairs.png")

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.errors import OmnibalanceError
 from sim.scenario.loading import load_scenario
+from sim.workflows.calibrate import ABC_METHODS
 from sim.workflows.calibrate.abc import run_abc
 from sim.workflows.calibrate.de import run_de, run_polish
 from sim.workflows.calibrate.problem import Problem
@@ -21,9 +22,6 @@ from sim.workflows.calibrate.spec import get_dotted, load_spec, set_dotted
 from sim.workflows.executors import executor
 from sim.workflows.loss import load_calibration_targets
 from sim.workflows.outputs import atomic_folder, make_out, utc_now, write_json, write_parquet, write_text
-
-#: The methods that sample a posterior (the in-project ABC-SMC and pyabc's), resumable in --out.
-ABC_METHODS = ("abc", "pyabc")
 
 
 def calibrate(

@@ -64,14 +64,12 @@ def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = Tr
     seconds = time.perf_counter() - t0
     frame, w = history.get_distribution(m=0)
     particles = frame[[f"u{i}" for i in range(problem.dim)]].to_numpy()
-    pops = history.get_all_populations()
-    dist = history.get_weighted_distances()["distance"].to_numpy()
     trace = []
-    for r in pops.itertuples():
+    for r in history.get_all_populations().itertuples():
         if r.t < 0:
             continue
-        d = history.get_weighted_distances(t=int(r.t))["distance"].to_numpy()
-        trace.append({"generation": int(r.t), "tolerance": float(r.epsilon), "median_distance": float(np.median(d)), "min_distance": float(d.min()),
+        dist = history.get_weighted_distances(t=int(r.t))["distance"].to_numpy()  # the last generation's stay in ``dist``
+        trace.append({"generation": int(r.t), "tolerance": float(r.epsilon), "median_distance": float(np.median(dist)), "min_distance": float(dist.min()),
                       "evaluations": int(r.samples), "particles": int(r.particles)})
     best = int(np.argmin(dist))
     return {"particles": particles, "weights": np.asarray(w) / np.sum(w), "distance": dist, "history": trace, "x": particles[best],

@@ -17,7 +17,7 @@ import pyarrow as pa
 from sim import __version__
 from sim.engines.ensemble import simulate
 from sim.errors import OmnibalanceError
-from sim.kernel.actors import CLIENTS, N_CLIENTS, STANCES
+from sim.kernel.actors import CLIENTS, STANCES
 from sim.kernel.params import stack_params
 from sim.workflows import executors
 from sim.workflows.fit import event_years, load_targets
@@ -50,7 +50,7 @@ def run_chunk(plan: SweepPlan, out: Path, k: int, chunk_size: int, trajectories:
     setting = np.searchsorted(uniq, point_idx)  # one setting (parameters and scenario variant) per design point
     th = stack_params([s.params for s in scns])
     reps = np.unique(rep)
-    rep_seeds, draws = replicate_inputs(plan.spec.seed, tuple(int(r) for r in reps), exo.n_steps, N_CLIENTS)
+    rep_seeds, draws = replicate_inputs(plan.spec.seed, reps, exo.n_steps)
     replicate = np.searchsorted(reps, rep)
     res = simulate(exo, th, rule, draws, variant=variant, full=trajectories, setting=setting, replicate=replicate)
     table = outcome_table(plan, res.stance, res.member, exo, scns[0], point_idx, rep, rep_seeds[replicate])

@@ -22,7 +22,7 @@ import numpy as np
 
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import ModelParams
-from sim.kernel.randomness import Draws, batch_draws, replicate_seeds
+from sim.kernel.randomness import Draws, replicate_seeds, shared_draws
 from sim.scenario.compile import compile_scenario, compile_shocks
 from sim.scenario.loading import validate_data
 from sim.scenario.schema import Scenario, Shock
@@ -121,9 +121,9 @@ def builder(scenario_path: Path, names: tuple[str, ...], spec_hash: str) -> Poin
     return PointBuilder(scenario_path, list(names))
 
 
-@functools.lru_cache(maxsize=4)
-def replicate_inputs(seed: int, replicates: tuple[int, ...], n_steps: int, n_clients: int) -> tuple[np.ndarray, Draws]:
-    """The seeds and draws of these replicate numbers, drawn once per process: every design point
-    runs the same replicates (common random numbers), so a chunk's runs index into them."""
+def replicate_inputs(seed: int, replicates: np.ndarray, n_steps: int) -> tuple[np.ndarray, Draws]:
+    """The seeds and draws of these replicate numbers; the draws are made once per process
+    (:func:`~sim.kernel.randomness.shared_draws`): every design point runs the same replicates
+    (common random numbers), so a chunk's runs index into them."""
     seeds = replicate_seeds(seed, replicates)
-    return seeds, batch_draws(seeds, n_steps, n_clients)
+    return seeds, shared_draws(tuple(seeds.tolist()), n_steps)
