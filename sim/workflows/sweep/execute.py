@@ -122,6 +122,8 @@ def run_sweep(
         if old["spec_sha256"] != plan.spec_hash:
             raise OmnibalanceError(f"{out}: the spec or scenario changed since this sweep started; resume needs the same inputs")
         chunk_size = old["chunk_size"]
+        for stale in [*out.glob("chunks/.*.tmp"), *out.glob("trajectories/.*.tmp")]:  # half-written by a killed run
+            stale.unlink(missing_ok=True)
     n_workers = 1 if executor == "serial" else (workers or os.cpu_count() or 1)
     chunk_size = chunk_size or default_chunk_size(plan, n_workers)
     if not manifest_path.exists():
