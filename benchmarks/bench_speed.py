@@ -117,7 +117,7 @@ def sweep(points: int, replicates: int, tmp: Path, spec: Path | None = None) -> 
     out = tmp / f"out_{spec.stem}"
     r = command(["sweep", str(spec), "--out", str(out), "-q"])
     r["runs"] = points * replicates
-    r["sweep_s"] = float(re.search(r" in ([\d.]+) s", r["stdout"]).group(1))
+    r["sweep_s"] = float(re.search(r" in ([\d.]+) s", r["stdout"]).group(1))  # from reading the spec to the last chunk
     shutil.rmtree(out)
     return r
 
@@ -147,8 +147,9 @@ def table(e: dict[str, float], big: dict, mid: dict, example: dict, shaped: dict
          "< 2 min, ≥ 10,000 runs/s"),
         (f"the same sweep with {mid['runs']:,} runs", f"{mid['wall_s']:.0f} s, peak RSS {mid['rss_mb']:.0f} MB / worker {mid['worker_rss_mb']:.0f} MB",
          "memory flat in runs"),
-        ("`omnibalance sweep scenarios/sweeps/andijan.yaml` (1,000 runs: 200 points × 5 replicates)",
-         f"{example['wall_s']:.1f} s wall; the sweep itself {example['sweep_s']:.1f} s ({1000 / example['sweep_s']:,.0f} runs/s)", "≥ 5,000 runs/s"),
+        ("`omnibalance sweep scenarios/sweeps/andijan.yaml` (1,000 runs: 200 points × 5 replicates; median of 3)",
+         f"the sweep **{example['sweep_s']:.2f} s ({1000 / example['sweep_s']:,.0f} runs/s)**, as the command reports it; "
+         f"{example['wall_s']:.1f} s wall with Python's start-up and the libraries' loading", "≥ 5,000 runs/s"),
         (f"a design like it at scale ({shaped['runs'] // 5:,} points × 5 replicates)",
          f"{shaped['sweep_s']:.1f} s ({shaped['runs'] / shaped['sweep_s']:,.0f} runs/s)", "—"),
     ]
@@ -175,7 +176,8 @@ def main() -> None:
         big = sweep(1000 if args.quick else 10_000, 100, tmp)
         mid = sweep(100 if args.quick else 1000, 100, tmp)
         print(f"sweeps: {big['runs']:,} runs {big['wall_s']:.1f} s; {mid['runs']:,} runs {mid['wall_s']:.1f} s", flush=True)
-        example = sweep(200, 5, tmp, spec=ROOT / "scenarios" / "sweeps" / "andijan.yaml")
+        tries = [sweep(200, 5, tmp, spec=ROOT / "scenarios" / "sweeps" / "andijan.yaml") for _ in range(3)]
+        example = {k: statistics.median(t[k] for t in tries) for k in ("wall_s", "sweep_s")}
         shaped = sweep(2000 if args.quick else 20_000, 5, tmp)
         calib = None if args.no_calibrate else command(["calibrate", str(ROOT / "calibration" / "spec.yaml"), "--out", str(tmp / "calib"), "--quiet"])
         refresh = dashboard_refresh(5 if args.quick else 15)

@@ -22,6 +22,18 @@ ROOT = Path(__file__).resolve().parent.parent
 HISTORY = ROOT / "scenarios" / "history.yaml"
 
 
+def assert_same_runs(a: Any, b: Any) -> None:
+    """Two trajectory tables (Arrow or pandas) of the same runs by two engines: every column equal,
+    the choice probabilities (``p_*``) to 1e-12. The Mesa agents step with the numpy reference and
+    the ensemble with the fused kernel, whose ``exp`` (LLVM's) may differ from numpy's in the last bit."""
+    a, b = (t.to_pandas() if hasattr(t, "to_pandas") else t for t in (a, b))
+    assert list(a.columns) == list(b.columns) and len(a) == len(b) > 0
+    probs = [c for c in a.columns if c.startswith("p_")]
+    assert probs, "no probability columns"
+    assert a.drop(columns=probs).equals(b.drop(columns=probs))
+    np.testing.assert_allclose(a[probs].to_numpy(), b[probs].to_numpy(), rtol=0, atol=1e-12)
+
+
 @pytest.fixture(scope="session")
 def history():
     """The validated historical scenario."""

@@ -151,7 +151,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     args.out = args.out or default_out("sweep")  # named here, so an interruption can say where the finished chunks are
     r = sweep(args.spec, args.out, executor=args.executor, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
               chunk_size=args.chunk_size, trajectories=args.trajectories, progress=not args.quiet)
-    print(f"wrote {r.out}/ ({r.n_runs} runs in {r.n_chunks} chunks; {r.ran_chunks} run now) in {r.seconds:.1f} s")
+    rate = f", {r.n_runs / r.seconds:,.0f} runs/s" if r.ran_chunks == r.n_chunks else ""
+    print(f"wrote {r.out}/ ({r.n_runs} runs in {r.n_chunks} chunks; {r.ran_chunks} run now) in {r.seconds:.2f} s{rate}")
     return 0
 
 

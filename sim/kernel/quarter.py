@@ -76,7 +76,7 @@ class Settings:
 
 
 #: Rows (setting-quarters) computed in one vectorised block: bounds the temporaries to a few MB.
-BLOCK_ROWS = 8192
+BLOCK_ROWS = 2048
 
 
 def every_quarter(exo: Exogenous, rule: Rule, th: Theta, n: int, variant: np.ndarray | None = None, rents: bool = False) -> Settings:

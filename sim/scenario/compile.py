@@ -252,27 +252,38 @@ def _terms(date: dt.date, targets: tuple[str, ...], effects: tuple[tuple[str, fl
     return tuple(terms)
 
 
-def _shock_paths(scn: Scenario) -> dict[str, np.ndarray]:
-    """The summed paths of every shock effect kind, one variant (leading axis of length 1)."""
-    out = _empty_paths(scn.calendar.n_steps)
-    for s in scn.shocks:
-        for name, index, value, add in _shock_terms(s, scn.calendar):
-            if add:
-                out[name][index] += value
-            else:
-                out[name][index] = value
+def _shock_paths(scns: list[Scenario]) -> dict[str, np.ndarray]:
+    """The summed paths of every shock effect kind, one variant (row of the leading axis) per scenario.
+
+    The scenarios must list the same number of shocks (a sweep's points change a shock's fields,
+    never the list). A shock with the same terms in every scenario is applied to all rows at once;
+    each row still sees its shocks' terms added in the scenario's order, so a row is bit for bit
+    the path of its scenario compiled alone.
+    """
+    cal, n = scns[0].calendar, len(scns)
+    out = {name: np.repeat(empty, n, axis=0) for name, empty in _empty_paths(cal.n_steps).items()}
+    for shocks in zip(*(scn.shocks for scn in scns), strict=True):
+        terms = [_shock_terms(s, cal) for s in shocks]
+        same = all(t is terms[0] for t in terms)  # the cache returns one object for equal shocks
+        for row, row_terms in [(slice(None), terms[0])] if same else enumerate(terms):
+            for name, index, value, add in row_terms:
+                at = (row, *index[1:])
+                if add:
+                    out[name][at] += value
+                else:
+                    out[name][at] = value
     out["need"] = np.maximum(out["need"], 0.0)
     out["courting"] = np.maximum(out["courting"], 0.0)
     return out
 
 
-def compile_shocks(scn: Scenario, base: Exogenous) -> Exogenous:
-    """``scn`` compiled onto ``base``'s structural arrays: only the shock paths are recomputed.
+def compile_shocks(scns: list[Scenario], base: Exogenous) -> Exogenous:
+    """``scns`` compiled onto ``base``'s structural arrays, one variant each: only the shock paths are computed.
 
-    ``base`` must be the compilation of a scenario that differs from ``scn`` in shocks and
-    parameters only (a sweep's design points over ``shocks.*`` and ``params.*``).
+    ``base`` must be the compilation of a scenario that differs from each of ``scns`` in shocks and
+    parameters only (a sweep's design points over ``shocks.*`` and ``params.*``), with as many shocks.
     """
-    return dataclasses.replace(base, **_shock_paths(scn))
+    return dataclasses.replace(base, **_shock_paths(scns))
 
 
 def compile_scenario(scn: Scenario) -> Exogenous:
@@ -340,7 +351,7 @@ def _compile(scn: Scenario) -> Exogenous:
         logistics=np.array([LOGISTICS_BORDER if x.afghan_border else LOGISTICS_TRANSIT for x in ci]),
         soviet_forces=np.array([x.soviet_forces for x in ci], dtype=bool),
         initial_stance=np.array([Stance[scn.initial_stance.get(c, "RUS")] for c in CLIENTS], dtype=np.int8),
-        **_shock_paths(scn),
+        **_shock_paths([scn]),
         instrument_ids=tuple(i.id for i in ins),
         instrument_patron=np.array([PATRONS.index(i.patron) for i in ins], dtype=np.int64),
         instrument_military=np.array([i.layer == "military" for i in ins], dtype=bool),

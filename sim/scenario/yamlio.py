@@ -18,6 +18,10 @@ from sim.errors import ScenarioError
 
 Lines = dict[tuple[Any, ...], int]
 
+#: libyaml's parser where PyYAML was built with it (its wheels are), else the pure-Python one:
+#: the same nodes and line marks, about eight times faster.
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class _NodeError(Exception):
     """A value in the YAML tree that cannot be used, with its line."""
@@ -81,7 +85,7 @@ def _parsed(path_text: str, text: str) -> tuple[Any, Lines]:
     scenario again and again; callers get copies)."""
     path = Path(path_text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except RecursionError:
         raise ScenarioError(path, "YAML nesting too deep") from None
     except yaml.YAMLError as exc:

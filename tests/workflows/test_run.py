@@ -15,7 +15,7 @@ import pytest
 
 from sim.kernel.actors import Stance
 from sim.workflows.fit import load_targets
-from tests.conftest import HISTORY, ROOT, history_text_anywhere
+from tests.conftest import HISTORY, ROOT, assert_same_runs, history_text_anywhere
 
 
 def omnibalance(*args: str) -> subprocess.CompletedProcess:
@@ -111,7 +111,7 @@ def test_engines_write_identical_trajectories(tmp_path):
             "run", str(HISTORY), "-n", "3", "--engine", engine, "--out", str(out), "--quiet", "--no-plot"
         )
         assert proc.returncode == 0, proc.stderr
-    assert pq.read_table(a / "trajectories.parquet").equals(pq.read_table(b / "trajectories.parquet"))
+    assert_same_runs(pq.read_table(a / "trajectories.parquet"), pq.read_table(b / "trajectories.parquet"))
     assert (a / "summary.csv").read_text() == (b / "summary.csv").read_text()
 
 

@@ -43,6 +43,12 @@ def test_fast_points_equal_full_scenarios(tmp_path):
         exo, variant = fast.compile([quick])
         _same_exo(exo, compile_scenario(full))
         assert variant.tolist() == [0]
+    # a chunk's points compiled at once: row i is point i's scenario compiled alone, to the bit
+    scns = [fast.scenario(pt, validate=False) for pt in plan.points[:6]]
+    many, variant = fast.compile(scns)
+    assert variant.tolist() == list(range(6)) and many.n_variants == 6
+    for i, scn in enumerate(scns):
+        _same_exo(many.take(np.array([i])), compile_scenario(scn))
 
 
 def test_parameter_only_designs_share_the_base_inputs(tmp_path):

@@ -3,7 +3,7 @@
 A design over parameters and shock fields (``params.*``, ``shocks.<id>.*``, the usual case) does
 not need a whole scenario per point: the base scenario is validated and compiled once per
 process, each point re-validates only the parameter set or the shock it changes (pydantic, on
-that model alone), and only the shock paths are recompiled (:func:`~sim.scenario.compile.compile_shocks`,
+that model alone), and only the shock paths are recompiled, for a chunk's points at once (:func:`~sim.scenario.compile.compile_shocks`,
 each shock's path cached). The checks a whole scenario adds across fields (a shock's date inside
 the run, ``until`` after ``date``) hold over an interval of each value, so
 :func:`~sim.workflows.sweep.spec.load_sweep` checks them on every corner of the design's box once.
@@ -100,8 +100,8 @@ class PointBuilder:
         """The compiled inputs of ``scenarios`` and each one's variant (``None``: they share the base's)."""
         if self.fast and not self.shocks:
             return self.exo, None
-        one = (lambda s: compile_shocks(s, self.exo)) if self.fast else compile_scenario
-        return Exogenous.stack([one(s) for s in scenarios]), np.arange(len(scenarios))
+        exo = compile_shocks(scenarios, self.exo) if self.fast else Exogenous.stack([compile_scenario(s) for s in scenarios])
+        return exo, np.arange(len(scenarios))
 
 
 def _set(node: Any, parts: list[str], value: Any) -> Any:
