@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import yaml
 
 from sim.errors import OmnibalanceError, ScenarioError
 from sim.kernel.actors import CLIENTS, Stance
+from sim.workflows.calibrate.de import run_polish
 from sim.workflows.calibrate.run import calibrate
 from sim.workflows.calibrate.spec import load_spec
 from sim.workflows.loss import LossWeights, load_calibration_targets, loss_components
@@ -230,3 +232,36 @@ def test_polish_with_a_bad_start_fails_before_any_output(tmp_path, content):
     with pytest.raises(OmnibalanceError, match="--start .*start.yaml"):
         calibrate(write_spec(tmp_path), tmp_path / "out", method="polish", start=start, executor_kind="serial", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+class _Staircase:
+    """A duck-typed calibration problem: Rosenbrock's curved valley rounded to steps of 1/200, flat
+    in places like an objective on common random numbers, where a single simplex stalls."""
+
+    def __init__(self, restart_tol: float, budget: int):
+        self.spec = SimpleNamespace(polish=SimpleNamespace(max_evaluations=budget, step=0.05, restart_tol=restart_tol))
+        self.names, self.dim = ["a", "b", "c"], 3
+        self.lower, self.upper = np.zeros(3), np.ones(3)
+        self.calls = 0
+
+    def to_values(self, x):
+        return np.asarray(x, dtype=float)
+
+    def __call__(self, x):
+        self.calls += 1
+        a, b, c = np.asarray(x, dtype=float)
+        return float(np.floor(200 * (100 * (b - a**2) ** 2 + (1 - a) ** 2 + (c - 0.5) ** 2)) / 200)
+
+
+@pytest.mark.parametrize("budget", [30, 400])
+def test_polish_restarts_a_stalled_simplex_within_its_budget(tmp_path, budget):
+    start = np.array([0.1, 0.9, 0.2])
+    once = _Staircase(restart_tol=np.inf, budget=budget)
+    one = run_polish(once, tmp_path, start, progress=False)
+    again = _Staircase(restart_tol=0.0, budget=budget)
+    many = run_polish(again, tmp_path, start, progress=False)
+    assert once.calls == one["nfev"] <= budget and again.calls == many["nfev"] <= budget  # the budget covers every restart
+    assert "(1 simplex start)" in one["message"]
+    assert many["fun"] <= one["fun"] <= again(start)  # restarting never loses the best point found
+    if budget == 400:  # with room to restart, a fresh simplex gets off the step it stalled on
+        assert "simplex starts" in many["message"] and many["fun"] < one["fun"]

@@ -51,16 +51,21 @@ def run_de(problem: Problem, out: Path, workers_map: MapFn, progress: bool = Tru
 def run_polish(problem: Problem, out: Path, start: np.ndarray, progress: bool = True) -> dict[str, Any]:
     """A local Nelder-Mead search from ``start`` (optimiser space), in coordinates scaled to each
     parameter's range and kept inside the bounds; one evaluation at a time (the objective is
-    evaluated on common random numbers, so it is deterministic and the simplex can converge)."""
+    evaluated on common random numbers, so it is deterministic and the simplex can converge).
+
+    The objective is flat in places (on common random numbers a small step often changes no
+    replicate's path), so a simplex can collapse short of the optimum; the search is restarted with a
+    fresh simplex at its best point until a restart gains less than ``polish.restart_tol`` or the
+    ``polish.max_evaluations`` budget (shared by all restarts) is spent (restarting a stagnant
+    simplex: Kelley 1999, SIAM Journal on Optimization 10(1), 43-55).
+    """
     from scipy.optimize import minimize
     from tqdm import tqdm
 
     budget = problem.spec.polish
     span = problem.upper - problem.lower
-    u0 = (np.clip(start, problem.lower, problem.upper) - problem.lower) / span
-    simplex = [u0] + [u0 + np.where(u0[i] + budget.step <= 1, budget.step, -budget.step) * np.eye(problem.dim)[i] for i in range(problem.dim)]
     trace: list[dict[str, Any]] = []
-    best = {"fun": np.inf, "u": u0, "n": 0}
+    best = {"fun": np.inf, "u": (np.clip(start, problem.lower, problem.upper) - problem.lower) / span, "n": 0}
     bar = tqdm(total=budget.max_evaluations, desc="Nelder-Mead polish", unit="eval", disable=not progress, leave=False)
     t0 = time.perf_counter()
 
@@ -75,10 +80,17 @@ def run_polish(problem: Problem, out: Path, start: np.ndarray, progress: bool = 
             write_json(out / "polish_trace.json", {"names": problem.names, "trace": trace})
         return val
 
-    result = minimize(f, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * problem.dim,
-                      options={"initial_simplex": np.clip(np.array(simplex), 0, 1), "maxfev": budget.max_evaluations, "xatol": 1e-4, "fatol": 1e-5})
+    restarts, message, final = 0, "", None
+    while best["n"] < budget.max_evaluations:
+        u0, before = best["u"], best["fun"]
+        simplex = [u0] + [u0 + np.where(u0[i] + budget.step <= 1, budget.step, -budget.step) * np.eye(problem.dim)[i] for i in range(problem.dim)]
+        result = minimize(f, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * problem.dim,
+                          options={"initial_simplex": np.clip(np.array(simplex), 0, 1), "maxfev": budget.max_evaluations - best["n"], "xatol": 1e-4, "fatol": 1e-5})
+        restarts, message, final = restarts + 1, str(result.message), result.final_simplex[0]
+        if not before - best["fun"] > budget.restart_tol:
+            break
     bar.close()
     best_x = problem.lower + best["u"] * span
-    final = problem.lower + np.clip(result.final_simplex[0], 0, 1) * span
+    final = problem.lower + np.clip(final, 0, 1) * span
     return {"x": best_x, "values": problem.to_values(best_x), "fun": float(best["fun"]), "trace": trace, "population": problem.to_values(final),
-            "nfev": int(result.nfev), "seconds": time.perf_counter() - t0, "message": str(result.message)}
+            "nfev": best["n"], "seconds": time.perf_counter() - t0, "message": f"{message} ({restarts} simplex start{'s' if restarts > 1 else ''})"}

@@ -36,8 +36,9 @@ class PolishBudget(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_evaluations: int = Field(1000, ge=1)
+    max_evaluations: int = Field(1000, ge=1, description="Evaluations in all, over every restart.")
     step: float = Field(0.08, gt=0, le=0.5, description="Initial simplex edge, as a share of each parameter's range.")
+    restart_tol: float = Field(1e-4, ge=0, description="Restart the simplex at its best point until a restart improves the objective by less than this.")
 
 class ABCBudget(BaseModel):
     model_config = ConfigDict(extra="forbid")
