@@ -1,0 +1,101 @@
+"""Profile of the calibration objective in ``self_reliance``, with Turkmenistan's CSTO membership.
+
+For each fixed value of ``self_reliance`` the other calibrated parameters are refitted (the
+restarted Nelder-Mead polish of ``calibration/spec.yaml``, from the shipped calibration), and the
+refit is replayed to read Turkmenistan's share of replicates in the CST/CSTO at the end of
+1996-2011. Turkmenistan has no target, so the objective sees only Uzbekistan and Kazakhstan: the
+profile says what their history allows, and what Turkmenistan would need.
+
+Run from the repository root (about 3 minutes on two cores)::
+
+    python calibration/profile_self_reliance.py
+
+Writes ``calibration/profile_self_reliance/profile.json`` and ``profile.png``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.engines.ensemble import simulate  # noqa: E402
+from sim.kernel.actors import CLIENTS  # noqa: E402
+from sim.kernel.params import stack_params  # noqa: E402
+from sim.workflows.calibrate.de import run_polish  # noqa: E402
+from sim.workflows.calibrate.problem import Problem  # noqa: E402
+from sim.workflows.calibrate.run import start_point  # noqa: E402
+from sim.workflows.calibrate.spec import load_spec  # noqa: E402
+from sim.workflows.loss import load_calibration_targets  # noqa: E402
+from sim.workflows.outputs import write_json  # noqa: E402
+
+VALUES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
+OUT = ROOT / "calibration" / "profile_self_reliance"
+YEARS = (1996, 2011)
+
+
+def refit(value: float) -> dict:
+    """Refit every other parameter with ``self_reliance`` held at ``value``; score and replay it."""
+    spec, history = load_spec(ROOT / "calibration" / "spec.yaml")
+    spec.parameters = {k: v for k, v in spec.parameters.items() if k != "self_reliance"}
+    problem = Problem(spec, history, load_calibration_targets(), fixed={"self_reliance": value})
+    with tempfile.TemporaryDirectory() as work:  # the polish's trace is not kept
+        res = run_polish(problem, Path(work), start_point(problem, ROOT / "calibration" / "calibrated.yaml"), progress=False)
+    parts = problem.evaluate_many(res["x"][None])[0]
+    st = problem._setup()
+    R = spec.replicates
+    run = simulate(st["exo"], stack_params([problem.params(res["x"])]), st["rule"], st["draws"], full=False, probs_steps=st["steps"],
+                   setting=np.zeros(R, dtype=np.int64), replicate=np.arange(R))
+    years = np.asarray(st["years"])
+    bloc = st["exo"].in_bloc(run.member[:, st["steps"]])[:, :, CLIENTS.index("TKM")]  # [R, Y]
+    window = (years >= YEARS[0]) & (years <= YEARS[1])
+    share = bloc[:, window].mean(axis=0)
+    return {"self_reliance": value, "objective": res["fun"], "evaluations": res["nfev"], "hit_UZB": parts["hit_UZB"], "hit_KAZ": parts["hit_KAZ"],
+            "dejure": parts["dejure"], "tkm_csto_share_mean": float(share.mean()), "tkm_csto_modal_years": int((share > 0.5).sum()),
+            "window_years": int(window.sum())}
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Objective and Turkmenistan's CSTO share against ``self_reliance``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = [r["self_reliance"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(x, [r["objective"] for r in rows], "o-", color="#1f4e79", label="objective, refitted (UZB, KAZ)")
+    ax.set_xlabel("self_reliance (held fixed; the rest refitted)")
+    ax.set_ylabel("calibration objective (lower is better)")
+    ax2 = ax.twinx()
+    ax2.plot(x, [r["tkm_csto_share_mean"] for r in rows], "s--", color="#b03a2e", label=f"Turkmenistan in the CSTO, {YEARS[0]}-{YEARS[1]}")
+    ax2.axhline(0.5, color="#b03a2e", lw=0.6, ls=":")
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("TKM share of replicates in the CSTO")
+    lines = ax.get_lines()[:1] + ax2.get_lines()[:1]
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper center", fontsize=8, frameon=False)
+    ax.set_title("What Uzbekistan's and Kazakhstan's history allows, and what Turkmenistan needs", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(2) as pool:
+        rows = list(pool.map(refit, VALUES))
+    write_json(OUT / "profile.json", {"years": list(YEARS), "rows": rows})
+    plot(rows, OUT / "profile.png")
+    for r in rows:
+        print(f"self_reliance {r['self_reliance']:.2f}: objective {r['objective']:.4f}, UZB {r['hit_UZB']:.0%}, KAZ {r['hit_KAZ']:.0%}, "
+              f"TKM in the CSTO {r['tkm_csto_share_mean']:.2f} (modal in {r['tkm_csto_modal_years']} of {r['window_years']} years)")
+
+
+if __name__ == "__main__":
+    main()
