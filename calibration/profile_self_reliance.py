@@ -6,7 +6,7 @@ refit is replayed to read Turkmenistan's share of replicates in the CST/CSTO at 
 1996-2011. Turkmenistan has no target, so the objective sees only Uzbekistan and Kazakhstan: the
 profile says what their history allows, and what Turkmenistan would need.
 
-Run from the repository root (about 3 minutes on two cores)::
+Run from the repository root (a few minutes on two cores: eight refits of up to 3,000 evaluations)::
 
     python calibration/profile_self_reliance.py
 
