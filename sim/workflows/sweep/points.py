@@ -4,9 +4,10 @@ A design over parameters and shock fields (``params.*``, ``shocks.<id>.*``, the 
 not need a whole scenario per point: the base scenario is validated and compiled once per
 process, each point re-validates only the parameter set or the shock it changes (pydantic, on
 that model alone), and only the shock paths are recompiled, for a chunk's points at once
-(:func:`~sim.scenario.compile.compile_shocks`, each shock's path cached). The checks a whole scenario adds across fields (a shock's date inside
-the run, ``until`` after ``date``) hold over an interval of each value, so
-:func:`~sim.workflows.sweep.spec.load_sweep` checks them on every corner of the design's box once.
+(:func:`~sim.scenario.compile.compile_shocks`, each shock's path cached). The checks a whole
+scenario adds across fields (a shock's date inside the run, ``until`` after ``date``) hold over an
+interval of each value, so :func:`~sim.workflows.sweep.spec.load_sweep` checks them on every corner
+of the design's box once.
 Designs over anything else (drivers, clients, instruments, the calendar) build and compile each
 point's scenario in full.
 """
