@@ -40,25 +40,41 @@ OUT = ROOT / "calibration" / "profile_self_reliance"
 YEARS = (1996, 2011)
 
 
-def refit(value: float) -> dict:
-    """Refit every other parameter with ``self_reliance`` held at ``value``; score and replay it."""
+def fixed_problem(fixed: dict[str, float]) -> tuple[Problem, np.ndarray]:
+    """The spec's calibration problem with ``fixed`` held (and out of the fitted set), and the shipped start point."""
     spec, history = load_spec(ROOT / "calibration" / "spec.yaml")
-    spec.parameters = {k: v for k, v in spec.parameters.items() if k != "self_reliance"}
-    problem = Problem(spec, history, load_calibration_targets(), fixed={"self_reliance": value})
-    with tempfile.TemporaryDirectory() as work:  # the polish's trace is not kept
-        res = run_polish(problem, Path(work), start_point(problem, ROOT / "calibration" / "calibrated.yaml"), progress=False)
-    parts = problem.evaluate_many(res["x"][None])[0]
+    spec.parameters = {k: v for k, v in spec.parameters.items() if k not in fixed}
+    problem = Problem(spec, history, load_calibration_targets(), fixed=fixed)
+    return problem, start_point(problem, ROOT / "calibration" / "calibrated.yaml")
+
+
+def polish(problem: Problem, x0: np.ndarray) -> dict:
+    """The spec's restarted Nelder-Mead polish from ``x0``; its trace is not kept."""
+    with tempfile.TemporaryDirectory() as work:
+        return run_polish(problem, Path(work), x0, progress=False)
+
+
+def tkm_in_csto(problem: Problem, x: np.ndarray) -> tuple[float, int, int]:
+    """Turkmenistan's mean share of replicates in the CST/CSTO over ``YEARS``, the years the modal path is a member, and the window's years."""
     st = problem._setup()
-    R = spec.replicates
-    run = simulate(st["exo"], stack_params([problem.params(res["x"])]), st["rule"], st["draws"], full=False, probs_steps=st["steps"],
+    R = problem.spec.replicates
+    run = simulate(st["exo"], stack_params([problem.params(x)]), st["rule"], st["draws"], full=False, probs_steps=st["steps"],
                    setting=np.zeros(R, dtype=np.int64), replicate=np.arange(R))
     years = np.asarray(st["years"])
     bloc = st["exo"].in_bloc(run.member[:, st["steps"]])[:, :, CLIENTS.index("TKM")]  # [R, Y]
     window = (years >= YEARS[0]) & (years <= YEARS[1])
     share = bloc[:, window].mean(axis=0)
+    return float(share.mean()), int((share > 0.5).sum()), int(window.sum())
+
+
+def refit(value: float) -> dict:
+    """Refit every other parameter with ``self_reliance`` held at ``value``; score and replay it."""
+    problem, x0 = fixed_problem({"self_reliance": value})
+    res = polish(problem, x0)
+    parts = problem.evaluate_many(res["x"][None])[0]
+    share, modal, n_years = tkm_in_csto(problem, res["x"])
     return {"self_reliance": value, "objective": res["fun"], "evaluations": res["nfev"], "hit_UZB": parts["hit_UZB"], "hit_KAZ": parts["hit_KAZ"],
-            "dejure": parts["dejure"], "tkm_csto_share_mean": float(share.mean()), "tkm_csto_modal_years": int((share > 0.5).sum()),
-            "window_years": int(window.sum())}
+            "dejure": parts["dejure"], "tkm_csto_share_mean": share, "tkm_csto_modal_years": modal, "window_years": n_years}
 
 
 def plot(rows: list[dict], path: Path) -> None:
