@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from sim.kernel.actors import Patron, Stance
-from sim.kernel.dejure import forces_instruments
+from sim.kernel.dejure import forces_instruments, thresholds
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.params import Theta
 from sim.kernel.quarter import Settings
@@ -62,10 +62,11 @@ def run_fused(
     probs = np.empty((R, n_kept, C, S))
     member = np.empty((R, T, C, J), dtype=np.bool_)
     par = np.stack([_column(th, name, n) for name in _PARAMS], axis=1)  # [n, len(_PARAMS)]
+    join_th, exit_th = (np.broadcast_to(a, (n, J)) for a in thresholds(exo, th))
     c = np.ascontiguousarray  # one compiled specialisation: C-contiguous arrays of fixed dtypes
     kernel()(c(v.base, float), c(v.courting, float), c(v.forces, float), c(settings.tie_reset, bool), c(settings.available, bool),
              c(exo.instrument_renewal, bool), c(setting, np.int64), c(replicate, np.int64), c(draws.uniform, float), c(draws.normal, float),
-             c(exo.instrument_patron, np.int64), forces_instruments(exo), c(exo.join_threshold, float), c(exo.exit_threshold, float), par, slot,
+             c(exo.instrument_patron, np.int64), forces_instruments(exo), c(join_th, float), c(exit_th, float), par, slot,
              stance, probs, member)
     return stance, probs, member
 
@@ -85,8 +86,8 @@ def warm_up() -> None:
     T, C, S, J = 2, 1, 4, 1
     f = np.zeros((1, T, C, S))
     kernel()(f, f, f, np.zeros((1, T, C, S - 1), bool), np.zeros((1, T, C, J), bool), np.zeros((T, J), bool), np.zeros(1, np.int64),
-             np.zeros(1, np.int64), np.zeros((1, T, C)), np.zeros((1, T, C, S)), np.zeros(J, np.int64), np.zeros(J, bool), np.ones(J),
-             np.zeros(J), np.zeros((1, len(_PARAMS))), np.full(T, -1, np.int64), np.empty((1, T, C), np.int8), np.empty((1, 0, C, S)),
+             np.zeros(1, np.int64), np.zeros((1, T, C)), np.zeros((1, T, C, S)), np.zeros(J, np.int64), np.zeros(J, bool), np.ones((1, J)),
+             np.zeros((1, J)), np.zeros((1, len(_PARAMS))), np.full(T, -1, np.int64), np.empty((1, T, C), np.int8), np.empty((1, 0, C, S)),
              np.empty((1, T, C, J), bool))
 
 
@@ -111,7 +112,7 @@ def step_runs(base, courting, forces, tie_reset, available, renewal, setting, re
         tie_reset: ``[n, T, C, P]``; available: ``[n, T, C, J]``; renewal: ``[T, J]``.
         setting, replicate: ``[R]`` each run's setting and row of the draws.
         uniform: ``[D, T, C]``; normal: ``[D, T, C, S]`` the draws.
-        patron, forces_mask, join_th, exit_th: ``[J]`` the instruments.
+        patron, forces_mask: ``[J]`` the instruments; join_th, exit_th: ``[n, J]`` their thresholds in each setting.
         par: ``[n, len(_PARAMS)]`` the per-run parameters of each setting.
         slot: ``[T]`` where a step's probabilities go in ``probs_out`` (-1: not kept).
         stance_out, probs_out, member_out: the outputs, filled in place.
@@ -183,8 +184,8 @@ def step_runs(base, courting, forces, tie_reset, available, renewal, setting, re
                 for j in range(J):
                     toward = 1.0 if chosen == patron[j] else 0.0
                     memory[j] = (1.0 - rate) * memory[j] + rate * toward
-                    join_s = memory[j] > join_th[j]
-                    exit_s = memory[j] < exit_th[j] or (renewal[t, j] and not join_s)
+                    join_s = memory[j] > join_th[k, j]
+                    exit_s = memory[j] < exit_th[k, j] or (renewal[t, j] and not join_s)
                     join = join_s if sticky else toward > 0.5
                     leave = exit_s if sticky else toward < 0.5
                     member[j] = (not leave and available[k, t, c, j]) if member[j] else (join and available[k, t, c, j])

@@ -24,6 +24,18 @@ def instrument_availability(exo: Exogenous, t: int | np.ndarray, env: Environmen
         avail = avail & ~(exo.instrument_legacy[None, None, :] & ~exo.soviet_forces[None, :, None])
     return avail
 
+def thresholds(exo: Exogenous, th: Theta) -> tuple[np.ndarray, np.ndarray]:
+    """``([n, J], [n, J])``: each instrument's join and exit thresholds for each of ``th``'s ``n`` rows.
+
+    An alliance's are the global parameters ``alliance_join`` and ``alliance_exit`` (calibrated:
+    what it takes to enter or leave a defence pact is a property of the kind of commitment, not of
+    one treaty); every other instrument's are the scenario's.
+    """
+    alliance = exo.instrument_alliance[None, :]
+    return (np.where(alliance, th.alliance_join, exo.join_threshold[None, :]),
+            np.where(alliance, th.alliance_exit, exo.exit_threshold[None, :]))
+
+
 def update_commitments(
     memory: np.ndarray,
     member: np.ndarray,
@@ -49,8 +61,9 @@ def update_commitments(
     rate = 1.0 if first else th.dejure_rate[..., None]
     memory = (1.0 - rate) * memory + rate * toward
     sticky = th.dejure_sticky[..., None] > 0.5
-    join_s = memory > exo.join_threshold
-    exit_s = (memory < exo.exit_threshold) | (renewal[None, None, :] & ~join_s)
+    join_th, exit_th = thresholds(exo, th)
+    join_s = memory > join_th[:, None, :]
+    exit_s = (memory < exit_th[:, None, :]) | (renewal[None, None, :] & ~join_s)
     join = np.where(sticky, join_s, toward > 0.5)
     leave = np.where(sticky, exit_s, toward < 0.5)
     member = np.where(member, ~leave & available, join & available)

@@ -54,8 +54,8 @@ class Exogenous:
     instrument_open: np.ndarray  # [T, J] bool: open by date
     instrument_need: np.ndarray  # [J] float, nan = no need requirement
     instrument_renewal: np.ndarray  # [T, J] bool
-    join_threshold: np.ndarray  # [J]
-    exit_threshold: np.ndarray  # [J]
+    join_threshold: np.ndarray  # [J] (NaN for an alliance: see sim.kernel.dejure.thresholds)
+    exit_threshold: np.ndarray  # [J] (NaN for an alliance)
 
     @property
     def n_steps(self) -> int:

@@ -8,7 +8,7 @@ countries differ only through the structural inputs of the scenario.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ThreatTable(BaseModel):
@@ -103,6 +103,14 @@ class ModelParams(BaseModel):
     # --- de jure layer ---------------------------------------------------------------------------
     dejure_rate: float = Field(0.2, gt=0, le=1, description="Quarterly weight of the current stance in the commitment memory.")
     dejure_sticky: bool = Field(True, description="Whether de jure acts wait for the commitment memory (off = follow the stance at once).")
+    alliance_join: float = Field(0.6, gt=0, le=1, description="Commitment memory above which a client joins (or renews) a military alliance.")
+    alliance_exit: float = Field(0.1, ge=0, lt=1, description="Commitment memory below which a member leaves a military alliance.")
+
+    @model_validator(mode="after")
+    def _alliance_hysteresis(self) -> ModelParams:
+        if self.alliance_exit >= self.alliance_join:
+            raise ValueError(f"alliance_exit ({self.alliance_exit}) must be below alliance_join ({self.alliance_join})")
+        return self
 
     def protection_matrix(self) -> list[list[float]]:
         """``pi0`` as a ``[P, K]`` nested list."""

@@ -360,7 +360,7 @@ def _compile(scn: Scenario) -> Exogenous:
         instrument_open=open_,
         instrument_need=np.array([np.nan if i.requires_need is None else i.requires_need for i in ins]),
         instrument_renewal=renewal,
-        join_threshold=np.array([i.join_threshold for i in ins]),
-        exit_threshold=np.array([i.exit_threshold for i in ins]),
+        join_threshold=np.array([np.nan if i.alliance else i.join_threshold for i in ins]),
+        exit_threshold=np.array([np.nan if i.alliance else i.exit_threshold for i in ins]),
     )
 

@@ -90,8 +90,8 @@ class Instrument(_Strict):
     requires_need: float | None = Field(None, ge=0, description="Open to a client only while Western need for it exceeds this.")
     requires_soviet_forces: bool = Field(False, description="Open only to clients with Soviet forces on their soil at independence.")
     alliance: bool = Field(False, description="A military alliance: membership makes a client a de jure ally of the patron.")
-    join_threshold: float = Field(gt=0, le=1)
-    exit_threshold: float = Field(ge=0, lt=1)
+    join_threshold: float | None = Field(None, gt=0, le=1, description="Commitment memory above which a client joins (not for an alliance).")
+    exit_threshold: float | None = Field(None, ge=0, lt=1, description="Commitment memory below which a member leaves (not for an alliance).")
     source: str
 
     @field_validator("patron")
@@ -103,6 +103,13 @@ class Instrument(_Strict):
 
     @model_validator(mode="after")
     def _thresholds(self) -> Instrument:
+        given = (self.join_threshold is not None, self.exit_threshold is not None)
+        if self.alliance:
+            if any(given):
+                raise ValueError("an alliance takes no join_threshold or exit_threshold: they are the model parameters alliance_join and alliance_exit")
+            return self
+        if not all(given):
+            raise ValueError("join_threshold and exit_threshold are required (only an alliance takes them from the model parameters)")
         if self.exit_threshold >= self.join_threshold:
             raise ValueError("exit_threshold must be below join_threshold (hysteresis)")
         return self

@@ -21,7 +21,7 @@ from sim.kernel.decision import (
     sample_stance,
     utilities,
 )
-from sim.kernel.dejure import russian_forces, update_commitments
+from sim.kernel.dejure import russian_forces, thresholds, update_commitments
 from sim.kernel.environment import Environment, dependence
 from sim.kernel.offers import Offers
 from sim.kernel.params import ModelParams, Theta, stack_params
@@ -684,7 +684,8 @@ def test_at_tau_0_the_best_protector_never_loses_share(seed: int, patron: int, k
 
 def _exo_with_thresholds(rng: np.random.Generator) -> SimpleNamespace:
     join = rng.uniform(0.05, 1.0, J)
-    return SimpleNamespace(instrument_patron=EXO.instrument_patron, join_threshold=join, exit_threshold=join * rng.uniform(0, 0.99, J))
+    return SimpleNamespace(instrument_patron=EXO.instrument_patron, instrument_alliance=np.zeros(J, dtype=bool), join_threshold=join,
+                           exit_threshold=join * rng.uniform(0, 0.99, J))
 
 
 @PROPERTY
@@ -739,9 +740,38 @@ def test_the_first_quarter_memory_is_the_first_stance_and_nothing_is_automatic(s
     np.testing.assert_array_equal(new_member, toward)  # every join threshold is below 1, so toward means joined
 
 
+@PROPERTY
+@given(join=st.floats(0.3, 0.75), exit_share=st.floats(0.0, 0.95), offset=st.floats(-0.02, 0.02))
+def test_an_alliance_takes_its_thresholds_from_the_parameters(join: float, exit_share: float, offset: float) -> None:
+    """The CST/CSTO's thresholds are ``alliance_join`` and ``alliance_exit`` (the scenario gives none); every
+    other instrument keeps the scenario's. A member whose memory falls just below ``alliance_exit`` leaves, one just
+    above stays; a non-member just above ``alliance_join`` joins."""
+    leave_at = join * exit_share
+    th = stack_params([ModelParams(alliance_join=join, alliance_exit=leave_at)])
+    exo = SimpleNamespace(**vars(EXO), join_threshold=np.array([np.nan, 0.8, 0.6, 0.6]), exit_threshold=np.array([np.nan, 0.7, 0.4, 0.3]))
+    join_th, exit_th = thresholds(exo, th)
+    alliance = EXO.instrument_alliance
+    np.testing.assert_array_equal(join_th[0, alliance], [join])
+    np.testing.assert_array_equal(exit_th[0, alliance], [leave_at])
+    np.testing.assert_array_equal(join_th[0, ~alliance], exo.join_threshold[~alliance])
+    np.testing.assert_array_equal(exit_th[0, ~alliance], exo.exit_threshold[~alliance])
+    # One step of memory toward a non-Russian stance multiplies it by 1 - rate: start so it lands at threshold + offset.
+    rate = th.dejure_rate[0, 0]
+    j = int(np.flatnonzero(alliance)[0])
+    for target, was_member in ((leave_at, True), (join, False)):
+        land = min(max(target + offset, 0.0), 1.0)
+        memory = np.full((1, 1, J), land / (1 - rate))
+        member = np.full((1, 1, J), was_member)
+        _, new = update_commitments(memory, member, np.array([[Stance.WEST]]), np.ones((1, 1, J), dtype=bool), np.zeros(J, dtype=bool), exo, th)
+        new_memory = (1 - rate) * memory[0, 0, j]
+        expected = new_memory >= leave_at if was_member else new_memory > join
+        assert new[0, 0, j] == expected
+
+
 def test_without_stickiness_membership_follows_the_stance_at_once() -> None:
     th = stack_params([ModelParams(dejure_sticky=False)])
-    exo = SimpleNamespace(instrument_patron=EXO.instrument_patron, join_threshold=np.full(J, 0.9), exit_threshold=np.full(J, 0.1))
+    exo = SimpleNamespace(instrument_patron=EXO.instrument_patron, instrument_alliance=np.zeros(J, dtype=bool), join_threshold=np.full(J, 0.9),
+                          exit_threshold=np.full(J, 0.1))
     member = np.array([[[True, True, False, False]]])
     memory = np.full((1, 1, J), 0.5)
     _, new = update_commitments(memory, member, np.array([[Stance.WEST]]), np.ones((1, 1, J), dtype=bool), np.zeros(J, dtype=bool), exo, th)

@@ -510,3 +510,23 @@ def test_time_varying_client_facts_are_drivers_now(tmp_path: Path, field: str) -
     err = load_error(path)
     assert_located(err, path, at + 2, f"clients.UZB.{field}")
     assert f"unknown field '{field}'" in str(err)
+
+
+def test_an_alliance_takes_no_thresholds_of_its_own(tmp_path: Path) -> None:
+    """The CST/CSTO's thresholds are model parameters (``alliance_join``, ``alliance_exit``): a scenario that sets its own is rejected."""
+    lines = history_text().splitlines()
+    at = line_index(lines, r"^\s+alliance: true\s*$")
+    lines.insert(at + 1, lines[at].replace("alliance: true", "join_threshold: 0.6"))
+    path = write_scenario(tmp_path, "\n".join(lines) + "\n")
+    err = load_error(path)
+    assert path.name in str(err) and "alliance_join" in str(err), str(err)
+    assert "csto" in str(err), str(err)
+
+
+def test_an_instrument_that_is_not_an_alliance_needs_its_thresholds(tmp_path: Path) -> None:
+    text = history_text()
+    path = write_scenario(tmp_path, text.replace("    join_threshold: 0.6\n    exit_threshold: 0.4\n", "", 1))
+    assert text.count("    join_threshold: 0.6\n    exit_threshold: 0.4\n") == 1
+    err = load_error(path)
+    assert path.name in str(err) and "join_threshold and exit_threshold are required" in str(err), str(err)
+    assert "eaeu" in str(err), str(err)
