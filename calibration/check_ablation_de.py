@@ -15,24 +15,18 @@ Run from the repository root (about four minutes an ablation on the 2-core machi
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from profile_self_reliance import fixed_problem, polish
+from profile_self_reliance import de, fixed_problem, polish
 
-from sim.workflows.calibrate.de import run_de
-from sim.workflows.executors import executor
 from sim.workflows.validation import ABLATIONS
 
 
 def refit(name: str) -> str:
     """DE then polish with ablation ``name`` switched off; one printable line."""
     problem, x0 = fixed_problem(ABLATIONS[name][1])
-    problem.evaluate_many(x0[None])  # builds the problem's state before the pool forks
-    with tempfile.TemporaryDirectory() as work, executor("local", 2) as wmap:
-        de = run_de(problem, Path(work), wmap, progress=False, workers=2)
-    parts = problem.evaluate_many(polish(problem, de["x"])["x"][None])[0]
-    return (f"{name}: DE {de['fun']:.4f}, then polish {parts['objective']:.4f}; UZB {parts['hit_UZB']:.0%}, KAZ {parts['hit_KAZ']:.0%}, "
+    first = de(problem, x0)
+    parts = problem.evaluate_many(polish(problem, first["x"])["x"][None])[0]
+    return (f"{name}: DE {first['fun']:.4f}, then polish {parts['objective']:.4f}; UZB {parts['hit_UZB']:.0%}, KAZ {parts['hit_KAZ']:.0%}, "
             f"timing {parts['timing']:.3f}, acts {parts['acts']:.3f}")
 
 

@@ -61,6 +61,14 @@ def polish(problem: Problem, x0: np.ndarray) -> dict:
         return run_polish(problem, Path(work), x0, progress=False)
 
 
+def de(problem: Problem, x0: np.ndarray) -> dict:
+    """The spec's differential evolution from scratch on both cores (``x0`` only builds the problem's
+    state before the pool forks); its trace is not kept."""
+    problem.evaluate_many(x0[None])
+    with tempfile.TemporaryDirectory() as work, executor("local", 2) as wmap:
+        return run_de(problem, Path(work), wmap, progress=False, workers=2)
+
+
 def tkm_in_csto(problem: Problem, x: np.ndarray) -> tuple[float, int, int]:
     """Turkmenistan's mean share of replicates in the CST/CSTO over ``YEARS``, the years the modal path is a member, and the window's years."""
     st = problem._setup()
@@ -74,15 +82,13 @@ def tkm_in_csto(problem: Problem, x: np.ndarray) -> tuple[float, int, int]:
     return float(share.mean()), int((share > 0.5).sum()), int(window.sum())
 
 
-def refit(value: float, de: bool = False) -> dict:
+def refit(value: float, from_scratch: bool = False) -> dict:
     """Refit every other parameter with ``self_reliance`` held at ``value`` (by the polish from the
-    shipped point, or with ``de`` by differential evolution from scratch and then the polish); score
-    and replay it."""
+    shipped point, or ``from_scratch`` by differential evolution and then the polish); score and
+    replay it."""
     problem, x0 = fixed_problem({"self_reliance": value})
-    if de:
-        problem.evaluate_many(x0[None])  # builds the problem's state before the pool forks
-        with tempfile.TemporaryDirectory() as work, executor("local", 2) as wmap:
-            x0 = run_de(problem, Path(work), wmap, progress=False, workers=2)["x"]
+    if from_scratch:
+        x0 = de(problem, x0)["x"]
     res = polish(problem, x0)
     parts = problem.evaluate_many(res["x"][None])[0]
     share, modal, n_years = tkm_in_csto(problem, res["x"])
@@ -121,7 +127,7 @@ def main() -> None:
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.de:
-        rows = [refit(v, de=True) for v in args.de]
+        rows = [refit(v, from_scratch=True) for v in args.de]
         write_json(OUT / "de.json", {"years": list(YEARS), "rows": rows})
     else:
         with ProcessPoolExecutor(2) as pool:
