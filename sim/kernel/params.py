@@ -32,14 +32,16 @@ class Protection(BaseModel):
 
     Russia and China share the incumbents' status-quo norms and protect against a
     Western-backed regime change; the West does not (its alignment worsens that threat,
-    see ``ModelParams.exposure``).
+    see ``ModelParams.exposure``). No patron protects against plain domestic unrest: none
+    sent forces against protest in 1991-2016, and the political backing Russia and China
+    gave incumbents is the regime-change column (``docs/model.md``, section 2.3).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    RUS: ThreatTable = ThreatTable(insurgency=0.4, unrest=0.6, elite=0.4, external=0.7, regime_change=0.7)
+    RUS: ThreatTable = ThreatTable(insurgency=0.4, unrest=0.0, elite=0.4, external=0.7, regime_change=0.7)
     WEST: ThreatTable = ThreatTable(insurgency=0.7, unrest=0.0, elite=0.0, external=0.5, regime_change=0.0)
-    CHN: ThreatTable = ThreatTable(insurgency=0.1, unrest=0.1, elite=0.0, external=0.1, regime_change=0.3)
+    CHN: ThreatTable = ThreatTable(insurgency=0.1, unrest=0.0, elite=0.0, external=0.1, regime_change=0.3)
 
     def as_matrix(self) -> list[list[float]]:
         """A ``[P, K]`` nested list in ``Patron`` x ``Threat`` order."""
