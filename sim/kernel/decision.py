@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.kernel.actors import N_PATRONS, N_STANCES, N_THREATS, Patron, Rule, Stance, Threat
 from sim.kernel.dejure import russian_forces
-from sim.kernel.environment import Environment, dependence
+from sim.kernel.environment import Environment, leverage
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.offers import Offers
 from sim.kernel.params import Theta
@@ -139,12 +139,12 @@ class StanceValues:
     computes them once per parameter set and shares them between that set's replicates.
 
     Attributes:
-        base: ``-h(s) + (1 - r) (gamma R(s) - D(s)) - sigma(s)``, with Russia's rents before
-            courting and the dependence on Russia without Russian forces on the client's soil.
+        base: ``-h(s) + (1 - r) (gamma R(s) - F(s)) - sigma(s)``, with Russia's rents before
+            courting and its leverage without Russian forces on the client's soil.
         courting: utility added when the client had drifted from Russia last quarter (Russia's
             courting rents, worth ``gamma (1 - r)``).
-        forces: utility added by Russian forces on the client's soil (each raises dependence on
-            Russia by 1/4, so defying Russia costs ``(1 - r) defiance / 4`` more).
+        forces: utility added by Russian forces on the client's soil (defying Russia then costs
+            ``(1 - r) defiance_forces`` more).
     """
 
     base: np.ndarray
@@ -166,13 +166,12 @@ def stance_values(rule: Rule, env: Environment, offers: Offers, th: Theta) -> St
     rents = _per_stance(offers.rents, sum_last(kept * offers.rents))
     courting = _per_stance(offers.courting, th.nonaligned_share * sum_last(offers.courting))
     sovereignty = _per_stance(offers.sovereignty)
-    dep = dependence(env, np.zeros(env.means.shape))
-    total = sum_last(dep)[..., None]
-    leverage = th.defiance[..., None] * need
-    defy = leverage * _per_stance(total - dep, th.defiance_neutral * total[..., 0])
-    unit = np.zeros(dep.shape)
-    unit[..., 1:] = 1.0  # a unit of dependence on Russia is defied by every stance but RUS ...
-    forces = -0.25 * leverage * _per_stance(unit, th.defiance_neutral)  # ... and in part by NONALIGNED
+    lev = leverage(env, np.zeros(env.means.shape), th)
+    total = sum_last(lev)[..., None]
+    defy = need * _per_stance(total - lev, th.defiance_neutral * total[..., 0])
+    unit = np.zeros(lev.shape)
+    unit[..., 1:] = 1.0  # Russian forces on the soil are defied by every stance but RUS ...
+    forces = -th.defiance_forces[..., None] * need * _per_stance(unit, th.defiance_neutral)  # ... and in part by NONALIGNED
     return StanceValues(-hazard + worth * rents - sovereignty - defy, worth * courting, forces)
 
 

@@ -106,15 +106,19 @@ def environment(exo: Exogenous, t: int | np.ndarray, th: Theta, b: int, variant:
         tie_reset=np.broadcast_to(x["tie_reset"], (b, C, N_PATRONS)),
     )
 
-def dependence(env: Environment, forces: np.ndarray) -> np.ndarray:
-    """``[b, C, P]``: structural dependence on each patron (the leverage it holds).
+def leverage(env: Environment, forces: np.ndarray, th: Theta) -> np.ndarray:
+    """``[b, C, P]``: the leverage each patron holds over each client, the utility a client loses by
+    defying that patron in full (before self-reliance and the neutral share).
 
-    Russia's is the mean of four indicators: the ethnic Russian share, Russian forces on the
-    client's soil (``forces``, the client's own de jure state), remittances and the share of
-    exports that can only leave through Russia. China's is the share of exports with a Chinese
-    outlet; the West's is zero.
+    Each channel of structural dependence has its own cost of defiance, a global parameter: over
+    Russia, the ethnic Russian share (``defiance_ethnic``), Russian forces on the client's soil
+    (``forces``, the client's own de jure state; ``defiance_forces``), remittances
+    (``defiance_remittances``) and the share of exports that can only leave through Russia's
+    pipelines (``defiance_route``); over China, the share of exports with a Chinese outlet (the same
+    pipeline channel). The West holds none.
     """
-    dep = np.zeros(env.threat.shape[:2] + (N_PATRONS,))
-    dep[:, :, Patron.RUS] = (env.ethnic_russian + forces + env.remittances + env.route_russia) / 4.0
-    dep[:, :, Patron.CHN] = env.route_china
-    return dep
+    lev = np.zeros(env.threat.shape[:2] + (N_PATRONS,))
+    lev[:, :, Patron.RUS] = (th.defiance_ethnic * env.ethnic_russian + th.defiance_forces * forces
+                             + th.defiance_remittances * env.remittances + th.defiance_route * env.route_russia)
+    lev[:, :, Patron.CHN] = th.defiance_route * env.route_china
+    return lev

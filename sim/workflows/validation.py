@@ -36,6 +36,8 @@ ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "no Western normative pressure": ("the West applies no pressure, so no regime-change threat and no hostile intent read into it",
                                       {"pressure_base": 0.0, "pressure_closure": 0.0, "hostility": 0.0, "exposure": 0.0, "intent_from_pressure": 0.0}),
     "no regime-change channel": ("Western pressure stays, but raises no regime-change threat", {"hostility": 0.0, "exposure": 0.0}),
+    "no structural leverage": ("no patron can punish defiance through the client's dependence (kin, forces, remittances, pipelines)",
+                               {"defiance_ethnic": 0.0, "defiance_forces": 0.0, "defiance_remittances": 0.0, "defiance_route": 0.0}),
     "no self-reliance": ("no regime can do without patron protection or rents", {"self_reliance": 0.0}),
     "no personal ties": ("leaders' ties to patrons' leaders do not count, so leader changes only raise the succession threat", {"tie_weight": 0.0}),
     "no patron rents": ("gamma = 0: rents do not enter the leader's utility", {"gamma": 0.0}),

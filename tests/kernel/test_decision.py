@@ -22,7 +22,7 @@ from sim.kernel.decision import (
     utilities,
 )
 from sim.kernel.dejure import russian_forces, thresholds, update_commitments
-from sim.kernel.environment import Environment, dependence
+from sim.kernel.environment import Environment, leverage
 from sim.kernel.offers import Offers
 from sim.kernel.params import ModelParams, Theta, stack_params
 from tests.conftest import make_environment, make_offers
@@ -37,6 +37,9 @@ EXO = SimpleNamespace(
 )
 J = len(EXO.instrument_patron)
 FORCES = 3  # the index of the Russian-forces instrument in EXO
+#: The four costs of defiance, one per channel of dependence, and all of them switched off.
+LEVERAGE = ("defiance_ethnic", "defiance_forces", "defiance_remittances", "defiance_route")
+NO_LEVERAGE = dict.fromkeys(LEVERAGE, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,7 +71,7 @@ def random_theta(rng: np.random.Generator, **fixed: float | bool) -> Theta:
         "rho": float(rng.uniform(0.1, 3)),
         "gamma": float(rng.uniform(0, 2)),
         "nonaligned_share": float(rng.uniform(0, 1)),
-        "defiance": float(rng.uniform(0, 1)),
+        **{name: float(rng.uniform(0, 1)) for name in LEVERAGE},
         "defiance_neutral": float(rng.uniform(0, 1)),
         "commitment_bonus": float(rng.uniform(0, 0.5)),
         "tie_weight": float(rng.uniform(0, 0.5)),
@@ -110,7 +113,7 @@ def omni_probabilities(env: Environment, offers: Offers, state: tuple[np.ndarray
     return choice_probabilities(omni_utilities(env, offers, state, th), th.beta)
 
 
-#: Protection of the documented defaults, [P, K] in Threat order.
+#: A protection table for the hand-computed cases, [P, K] in Threat order (the defaults until 2026-12-07, which protected against unrest too).
 PROTECTION = [[0.4, 0.6, 0.4, 0.7, 0.7], [0.7, 0.0, 0.0, 0.5, 0.0], [0.1, 0.1, 0.0, 0.1, 0.3]]
 
 
@@ -399,7 +402,7 @@ def test_self_reliance_scales_the_value_of_rents(seed: int, r: float) -> None:
     rng = np.random.default_rng(seed)
     b, c = int(rng.integers(1, 3)), int(rng.integers(1, 6))
     gamma, share, share_chn = float(rng.uniform(0.1, 2)), float(rng.uniform(0, 1)), float(rng.uniform(0, 1))
-    th = stack_params([ModelParams(gamma=gamma, nonaligned_share=share, nonaligned_share_chn=share_chn, chi=0.0, defiance=0.0, commitment_bonus=0.0, tie_weight=0.0, noise_sd=0.0)])
+    th = stack_params([ModelParams(gamma=gamma, nonaligned_share=share, nonaligned_share_chn=share_chn, chi=0.0, **NO_LEVERAGE, commitment_bonus=0.0, tie_weight=0.0, noise_sd=0.0)])
     rents = rng.uniform(0, 1, (b, c, N_PATRONS))
     offers = make_offers(b, c, rents=rents)
     env = make_environment(b, c, self_reliance=np.full((b, c), r))
@@ -431,11 +434,13 @@ def test_ties_and_preference_shocks_add_to_the_utility(seed: int) -> None:
     np.testing.assert_allclose(u - u0, personal + th.noise_sd[0, 0] * noise, rtol=1e-9, atol=1e-12)
 
 
-def test_dependence_by_hand() -> None:
+def test_leverage_by_hand() -> None:
+    """Each channel of dependence carries its own cost of defiance; the pipeline channel's serves Russia and China alike."""
     env = make_environment(1, 2, ethnic_russian=[[0.4, 0.1]], remittances=[[0.2, 0.0]], route_russia=[[1.0, 0.3]], route_china=[[0.0, 0.6]])
-    dep = dependence(env, np.array([[1.0, 0.0]]))
-    np.testing.assert_allclose(dep[0, 0], [(0.4 + 1.0 + 0.2 + 1.0) / 4, 0.0, 0.0])
-    np.testing.assert_allclose(dep[0, 1], [(0.1 + 0.0 + 0.0 + 0.3) / 4, 0.0, 0.6])
+    th = stack_params([ModelParams(defiance_ethnic=0.9, defiance_forces=0.7, defiance_remittances=0.2, defiance_route=0.5)])
+    lev = leverage(env, np.array([[1.0, 0.0]]), th)
+    np.testing.assert_allclose(lev[0, 0], [0.9 * 0.4 + 0.7 * 1.0 + 0.2 * 0.2 + 0.5 * 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(lev[0, 1], [0.9 * 0.1 + 0.5 * 0.3, 0.0, 0.5 * 0.6])
 
 
 def test_russian_forces_count_only_non_alliance_russian_military_instruments() -> None:
@@ -448,9 +453,9 @@ def test_russian_forces_count_only_non_alliance_russian_military_instruments() -
 
 
 def test_hosting_russian_forces_raises_the_cost_of_defying_russia() -> None:
-    """Forces on the soil add 1/4 to dependence on Russia: every stance but RUS pays defiance/4 more
-    (NONALIGNED its neutral share of it)."""
-    th = stack_params([ModelParams(defiance=0.8, defiance_neutral=0.5, commitment_bonus=0.0, gamma=0.0, chi=0.0, tie_weight=0.0, noise_sd=0.0)])
+    """Forces on the soil add Russia's leverage through them: every stance but RUS pays defiance_forces
+    more (NONALIGNED its neutral share of it)."""
+    th = stack_params([ModelParams(defiance_forces=0.2, defiance_neutral=0.5, commitment_bonus=0.0, gamma=0.0, chi=0.0, tie_weight=0.0, noise_sd=0.0)])
     env = make_environment(ethnic_russian=0.3, route_china=0.2)
     state = no_state()
     hosts = state[1].copy()
@@ -461,7 +466,7 @@ def test_hosting_russian_forces_raises_the_cost_of_defying_russia() -> None:
 
 
 def test_instruments_held_add_the_commitment_bonus_to_their_patron() -> None:
-    th = stack_params([ModelParams(commitment_bonus=0.05, defiance=0.0, gamma=0.0, chi=0.0, tie_weight=0.0, noise_sd=0.0)])
+    th = stack_params([ModelParams(commitment_bonus=0.05, **NO_LEVERAGE, gamma=0.0, chi=0.0, tie_weight=0.0, noise_sd=0.0)])
     state = no_state()
     member = state[1].copy()
     member[0, 0, [0, 1, 2]] = True  # two Russian instruments and a Western one
@@ -471,7 +476,7 @@ def test_instruments_held_add_the_commitment_bonus_to_their_patron() -> None:
 
 
 def test_switching_costs_chi_for_every_stance_but_the_previous_one() -> None:
-    th = stack_params([ModelParams(chi=0.3, defiance=0.0, gamma=0.0, tie_weight=0.0, noise_sd=0.0, commitment_bonus=0.0)])
+    th = stack_params([ModelParams(chi=0.3, **NO_LEVERAGE, gamma=0.0, tie_weight=0.0, noise_sd=0.0, commitment_bonus=0.0)])
     for prev in Stance:
         state = no_state()
         u = omni_utilities(make_environment(), make_offers(), (np.full((1, 1), prev), *state[1:]), th)[0, 0]
@@ -584,7 +589,7 @@ def test_relabelling_clients_permutes_utilities(seed: int, rule: Rule) -> None:
 # holds at tau = 0, now that the hazard is linear (test_at_tau_0_the_best_protector_never_loses_share), but
 # not at high tau, where attention shifts to the most pressing threat. The cases below are hand-built
 # b = 1, C = 1 clients with no rents, costs, ties or shocks.
-NO_PARAMS = {"chi": 0.0, "gamma": 0.0, "defiance": 0.0, "commitment_bonus": 0.0, "tie_weight": 0.0, "noise_sd": 0.0}
+NO_PARAMS = {"chi": 0.0, "gamma": 0.0, **NO_LEVERAGE, "commitment_bonus": 0.0, "tie_weight": 0.0, "noise_sd": 0.0}
 
 
 def _one_client_share(threat: list[float], patron_threat: list[float], protection: list[list[float]], tau: float) -> np.ndarray:

@@ -38,7 +38,7 @@ MARKED_SHOCKS = {
 }
 
 #: The parameters the dashboard has sliders for (bounds and explanations come from :class:`ModelParams`).
-SLIDER_PARAMS = ("tau", "rho", "beta", "chi", "gamma", "court", "defiance", "self_reliance", "pressure_base", "hostility", "tie_weight", "noise_sd")
+SLIDER_PARAMS = ("tau", "rho", "beta", "chi", "gamma", "court", "defiance_ethnic", "defiance_route", "self_reliance", "pressure_base", "hostility", "tie_weight", "noise_sd")
 
 _SLIDER_STEP = {"beta": 0.5, "tau": 0.1}
 
