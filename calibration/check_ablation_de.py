@@ -3,11 +3,12 @@
 ``omnibalance validate-model`` refits each switched-off mechanism by a Nelder-Mead polish from the
 shipped point (a local test). This script refits the named ablations of
 ``sim.workflows.validation.ABLATIONS`` exactly as the shipped calibration was made — the spec's
-differential evolution (80 generations x 15 per parameter, both cores) and then its restarted
-polish — and prints each refit's objective, to compare with the shipped 0.1023 (the same objective,
-beta prior included). The numbers are quoted in docs/validation.md.
+differential evolution (160 generations x 15 per parameter, both cores) and then its restarted
+polish — and prints each refit's objective, to compare with the shipped calibration's (the same
+objective, beta prior included: ``calibration/report/summary.json``). The numbers are quoted in
+docs/validation.md.
 
-Run from the repository root (about four minutes an ablation on the 2-core machine of 2026-12-06)::
+Run from the repository root (about five minutes an ablation on the 2-core machine of 2026-12-07)::
 
     python calibration/check_ablation_de.py "no Western normative pressure" "no regime-change channel"
 """
