@@ -167,6 +167,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         r = discover(args.sweep_dir, args.outcome, args.threshold)
         print(f"wrote {args.sweep_dir}/prim_box.csv, prim_trajectory.csv, prim.json, prim.png")
         print(f"  '{r['outcome']}' holds in {r['share_holding']:.0%} of {r['runs']} runs; box {r['box']}: coverage {r['coverage']:.2f}, density {r['density']:.2f}")
+        if not r["reached"]:
+            print(f"  no box of the peeling reaches density {r['threshold']:g}: this is the densest one")
         for lim in r["limits"]:
             if lim["restricted"]:
                 print(f"  {lim['input']}: {lim['low']:.6g} to {lim['high']:.6g} (design {lim['design_low']:.6g} to {lim['design_high']:.6g})")

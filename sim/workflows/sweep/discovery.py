@@ -58,6 +58,10 @@ def _readable(dim: Dimension, v: Any) -> float:
     return design_value(dim, v)
 
 
+#: The workbench's threshold for a 0/1 outcome: every box holding a case of interest reaches it.
+_ANY_CASE = 1e-9
+
+
 def discover(out: Path, condition: str, threshold: float = 0.8) -> dict[str, Any]:
     """PRIM scenario discovery on the sweep in ``out``; writes ``prim_trajectory.csv`` (every box of
     the peeling), ``prim_box.csv`` (the chosen box's limits), ``prim.json`` and ``prim.png``.
@@ -65,7 +69,8 @@ def discover(out: Path, condition: str, threshold: float = 0.8) -> dict[str, Any
     Args:
         out: A finished sweep folder.
         condition: The outcome, see :func:`outcome_mask`.
-        threshold: Least density of the reported box.
+        threshold: Least density of the reported box; when no box of the peeling reaches it, the
+            densest box is reported and ``reached`` is false.
 
     Raises:
         OmnibalanceError: if the outcome never or always holds (nothing to discover), or as
@@ -87,10 +92,14 @@ def discover(out: Path, condition: str, threshold: float = 0.8) -> dict[str, Any
         warnings.simplefilter("ignore")  # the workbench warns about optional parallel back ends it does not need here
         from ema_workbench.analysis import prim
 
-        box = prim.Prim(X, y, threshold=threshold).find_box()
+        # The workbench returns only its whole-design "dump box" when the last box of the peeling
+        # misses its threshold, so it is given the lowest one (a box with any case of interest is
+        # kept) and the reported box is chosen from the whole peeling trajectory here.
+        box = prim.Prim(X, y, threshold=_ANY_CASE).find_box()
     traj = box.peeling_trajectory
     ok = traj.index[traj["density"] >= threshold]
-    chosen = int(traj.loc[ok, "coverage"].idxmax()) if len(ok) else int(traj["density"].idxmax())
+    reached = bool(len(ok))
+    chosen = int(traj.loc[ok, "coverage"].idxmax()) if reached else int(traj["density"].idxmax())
     lims = box.box_lims[chosen]
     full = box.box_lims[0]
     limits = [{"input": n, "low": float(lims[n].iloc[0]), "high": float(lims[n].iloc[1]), "design_low": float(full[n].iloc[0]), "design_high": float(full[n].iloc[1]),
@@ -99,7 +108,7 @@ def discover(out: Path, condition: str, threshold: float = 0.8) -> dict[str, Any
             for r in traj.to_dict("records")]
     write_csv(out / "prim_trajectory.csv", rows, ["id", "coverage", "density", "mass", "res_dim", "n"])
     write_csv(out / "prim_box.csv", limits, ["input", "low", "high", "design_low", "design_high", "restricted"])
-    result = {"outcome": condition, "threshold": threshold, "runs": int(len(y)), "share_holding": float(y.mean()), "box": int(chosen),
+    result = {"outcome": condition, "threshold": threshold, "reached": reached, "runs": int(len(y)), "share_holding": float(y.mean()), "box": int(chosen),
               "coverage": float(traj.loc[chosen, "coverage"]), "density": float(traj.loc[chosen, "density"]), "mass": float(traj.loc[chosen, "mass"]),
               "limits": limits, "dates_as": "decimal years"}
     write_json(out / "prim.json", result)
