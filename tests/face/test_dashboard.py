@@ -93,9 +93,12 @@ def test_hundred_replicates_refresh_within_a_second():
 
 
 def test_removing_andijan_changes_uzbekistan_2006_under_handset_parameters():
+    """The shock switch reaches the hand-set parameter set too. At the hand-set hostility (0.6) the West is
+    feared too little for any 2005 turn (docs/calibration.md), so a student's slider raises it first."""
     base = load_scenario(HISTORY)
-    on = d.run_replicates(HISTORY, _handset(base), 100)
-    off = d.run_replicates(HISTORY, d.build_overrides(base, handset=True, shocks={"andijan": (False, 1.0)}), 100)
+    hostile = {"hostility": 3.0}
+    on = d.run_replicates(HISTORY, d.build_overrides(base, handset=True, params=hostile), 100)
+    off = d.run_replicates(HISTORY, d.build_overrides(base, handset=True, params=hostile, shocks={"andijan": (False, 1.0)}), 100)
     i = d.year_index(on, 2006)
     uzb = CLIENTS.index("UZB")
     rus = STANCES.index("RUS")
@@ -240,8 +243,13 @@ def test_page_toggles_andijan_and_survives_a_bad_scenario(tmp_path):
     app, rc = _render_page()
     import ipyvuetify as v
 
-    rc.find(v.BtnToggle).widget.v_model = 1  # hand-set defaults
+    toggle = rc.find(v.BtnToggle).widget
+    calibrated = _uzb_row(rc)
+    toggle.v_model = 1  # hand-set defaults: a West feared too little for any 2005 turn (docs/calibration.md)
+    assert _uzb_row(rc)["rus"] < calibrated["rus"] - 0.5
+    toggle.v_model = 0  # back to the scenario's (calibrated) parameters, under which Andijan decides the turn
     before = _uzb_row(rc)
+    assert before == calibrated
     rc.find(v.Checkbox, label="Andijan (May 2005)").widget.v_model = False
     after = _uzb_row(rc)
     assert after["rus"] < before["rus"] - 0.1
@@ -382,16 +390,19 @@ def test_dashboard_in_headless_chromium(tmp_path):
                 page.get_by_role("button", name="Reset parameters").click()
                 page.wait_for_function("() => !document.querySelector('.omni-cmd').innerText.includes('params.tau=')", timeout=30_000)
 
-                # hand-set parameters (under which Andijan matters), then Andijan off
+                # the hand-set parameters and back, then Andijan off under the scenario's (calibrated) ones
                 key0, _ = _uzb(page)
                 page.get_by_role("button", name="hand-set defaults").click()
                 if _handset(load_scenario(HISTORY)):  # the scenario's (calibrated) parameters differ from the hand-set ones
                     _wait_new_key(page, key0)
+                    page.wait_for_function("() => document.querySelector('.omni-cmd').innerText.includes('--set params.')", timeout=30_000)
+                    key_h, _ = _uzb(page)
+                    page.get_by_role("button", name="scenario's parameters").click()
+                    _wait_new_key(page, key_h)
+                    page.wait_for_function("() => !document.querySelector('.omni-cmd').innerText.includes('--set params.')", timeout=30_000)
                 else:  # a placeholder calibration: the hand-set defaults are the scenario's parameters, nothing to recompute
                     page.wait_for_timeout(1000)
                     assert _uzb(page)[0] == key0
-                if _handset(load_scenario(HISTORY)):  # settle on the hand-set run before switching Andijan off (one render shows both)
-                    page.wait_for_function("() => document.querySelector('.omni-cmd').innerText.includes('--set params.')", timeout=30_000)
                 key1, before = _uzb(page)
                 page.get_by_text("Andijan (May 2005)", exact=True).click()
                 _wait_new_key(page, key1)
