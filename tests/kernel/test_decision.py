@@ -781,3 +781,21 @@ def test_without_stickiness_membership_follows_the_stance_at_once() -> None:
     memory = np.full((1, 1, J), 0.5)
     _, new = update_commitments(memory, member, np.array([[Stance.WEST]]), np.ones((1, 1, J), dtype=bool), np.zeros(J, dtype=bool), exo, th)
     assert new[0, 0].tolist() == [False, True, False, False]
+
+
+@PROPERTY
+@given(seed=SEEDS)
+def test_plain_unrest_favours_no_patron_under_the_documented_protection(seed: int) -> None:
+    """No patron protects against plain domestic unrest (docs/model.md, section 2.3): at tau = 0 an
+    unrest threat adds the same hazard to every stance, so it moves no choice probability."""
+    rng = np.random.default_rng(seed)
+    th = stack_params([ModelParams(tau=0.0, rho=float(rng.uniform(0.1, 2)))])
+    threat = rng.uniform(0, 1, N_THREATS).tolist()
+    calm, unrest = list(threat), list(threat)
+    unrest[Threat.UNREST] += float(rng.uniform(0.1, 2))
+    offers = one_client_offers(ModelParams().protection_matrix(), rng.uniform(0, 2, N_PATRONS).tolist())
+    own = rng.uniform(0, 0.3, N_PATRONS).tolist()
+    h_calm = hazard_omnibalancing(one_client_environment(calm, own), offers, th)[0, 0]
+    h_unrest = hazard_omnibalancing(one_client_environment(unrest, own), offers, th)[0, 0]
+    np.testing.assert_allclose(h_unrest - h_calm, np.full(N_STANCES, h_unrest[0] - h_calm[0]), atol=1e-12)
+    assert h_unrest[0] > h_calm[0]
