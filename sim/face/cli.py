@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from sim import __version__
 from sim.errors import OmnibalanceError
+from sim.workflows import interrupts
 from sim.workflows.calibrate import ABC_METHODS
 
 
@@ -255,18 +256,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0 if result else 1
 
 
-def _interrupt_on_sigterm() -> None:
-    """SIGTERM (a cluster's scheduler, ``kill``) interrupts like Ctrl-C, so the same clean-up runs:
-    temporary output folders are removed and nothing is left under the final name."""
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, handler)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code: 0 ok, 2 bad input, 130 interrupted."""
     args = build_parser().parse_args(argv)
@@ -274,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": _cmd_run, "validate": _cmd_validate, "compare": _cmd_compare, "calibrate": _cmd_calibrate, "dashboard": _cmd_dashboard,
         "validate-model": _cmd_validate_model, "sweep": _cmd_sweep, "analyze": _cmd_analyze,
     }
-    _interrupt_on_sigterm()
+    interrupts.install()  # SIGTERM (a cluster's scheduler, `kill`) interrupts like Ctrl-C: the same clean-up runs
     try:
         return commands[args.command](args)
     except OmnibalanceError as exc:

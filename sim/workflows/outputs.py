@@ -22,6 +22,7 @@ from sim.kernel.actors import ALLIANCE_STATUS, CLIENTS, STANCES
 from sim.kernel.exogenous import Exogenous
 from sim.kernel.timeline import Calendar
 from sim.project import project_root
+from sim.workflows import interrupts
 
 
 def trajectory_schema(exo: Exogenous, closeness_keys: list[str]) -> pa.Schema:
@@ -217,6 +218,7 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         raise OmnibalanceError(f"--out {target}: cannot be created ({exc.strerror})") from None
     try:
         yield tmp
+        interrupts.check()  # an interruption a library swallowed still leaves nothing under the final name
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -33,6 +33,7 @@ from sim.kernel.timeline import decimal_date
 from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import scenario_hash
 from sim.scenario.schema import Scenario
+from sim.workflows import interrupts
 from sim.workflows.fit import Targets, acts_per_run, acts_report, load_targets, modal_quarterly, score
 from sim.workflows.outputs import atomic_folder, git_commit, summary_rows, trajectory_writer, utc_now, write_csv, write_json
 from sim.workflows.posterior import Posterior
@@ -197,6 +198,7 @@ def replay(
     chunks: list[Chunk] | None = [] if keep else None
     with tqdm(total=R, desc=f"{scn.name} ({engine})", unit="run", disable=not progress, leave=False) as bar:
         for lo in range(0, R, chunk_size):
+            interrupts.check()
             idx = np.arange(lo, min(R, lo + chunk_size))
             sets: dict[str, Any] = {}
             if particle is not None:  # one setting per distinct particle in this chunk

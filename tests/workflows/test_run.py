@@ -242,12 +242,20 @@ LONG_COMMANDS = {
 }
 
 
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_and_wait(tmp_path, name):
     import time
 
     command, started = LONG_COMMANDS[name]
+    # Ctrl-C as at a terminal: a test run started in the background of a non-interactive shell
+    # inherits an ignored SIGINT, which the command (rightly) leaves ignored.
     proc = subprocess.Popen([sys.executable, "-m", "sim", *command, "--out", str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + (started if isinstance(started, float) else 120)
     # Wait until the work itself runs (for calibrate: its first evaluation is written), not merely until
     # the temporary folder exists: a signal that lands inside a library's import can be swallowed there.
@@ -293,6 +301,22 @@ def test_a_killed_run_can_be_run_again(tmp_path):
     again = omnibalance("run", str(HISTORY), "-n", "5", "--quiet", "--no-plot", "--out", str(tmp_path / "out"))
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "out" / "fit.json").is_file()
+
+
+def test_an_interrupt_a_library_swallows_still_leaves_nothing(tmp_path, monkeypatch):
+    """A library that catches the KeyboardInterrupt of a Ctrl-C cannot make the command write its output."""
+    from sim.workflows import interrupts
+    from sim.workflows.outputs import atomic_folder
+
+    monkeypatch.setattr(interrupts, "_requested", False)
+    with pytest.raises(KeyboardInterrupt), atomic_folder(tmp_path / "out") as folder:
+        (folder / "half.csv").write_text("a\n")
+        try:
+            interrupts._handler(2, None)  # what Ctrl-C runs, inside a library that swallows what it raises
+        except KeyboardInterrupt:
+            pass
+        assert interrupts.requested()
+    assert not list(tmp_path.iterdir())
 
 
 def test_an_interrupt_inside_a_library_import_is_an_interrupt(monkeypatch, capsys):

@@ -13,6 +13,7 @@ from sim.kernel.params import ModelParams, stack_params
 from sim.kernel.randomness import replicate_draws
 from sim.scenario.compile import compile_scenario
 from sim.scenario.loading import load_scenario
+from sim.workflows import interrupts
 from sim.workflows.calibrate.spec import CalibrationSpec, get_dotted, set_dotted
 from sim.workflows.loss import CalibrationTargets, LossWeights, loss_components
 
@@ -95,6 +96,7 @@ class Problem:
 
     def evaluate_many(self, X: np.ndarray, targets: CalibrationTargets | None = None) -> list[dict[str, float]]:
         """Loss components of each row of ``X``, all run in one ensemble batch."""
+        interrupts.check()
         st = self._setup()
         X = np.atleast_2d(np.asarray(X, dtype=float))
         R = self.spec.replicates
