@@ -305,16 +305,16 @@ def test_a_killed_run_can_be_run_again(tmp_path):
 
 def test_an_interrupt_a_library_swallows_still_leaves_nothing(tmp_path, monkeypatch):
     """A library that catches the KeyboardInterrupt of a Ctrl-C cannot make the command write its output."""
+    import contextlib
+
     from sim.workflows import interrupts
     from sim.workflows.outputs import atomic_folder
 
     monkeypatch.setattr(interrupts, "_requested", False)
     with pytest.raises(KeyboardInterrupt), atomic_folder(tmp_path / "out") as folder:
         (folder / "half.csv").write_text("a\n")
-        try:
-            interrupts._handler(2, None)  # what Ctrl-C runs, inside a library that swallows what it raises
-        except KeyboardInterrupt:
-            pass
+        with contextlib.suppress(KeyboardInterrupt):  # a library that swallows what Ctrl-C raises in it
+            interrupts._handler(2, None)
         assert interrupts.requested()
     assert not list(tmp_path.iterdir())
 
