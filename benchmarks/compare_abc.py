@@ -48,8 +48,8 @@ def main() -> None:
         "in-project": {"evaluations": used, "generations": sum("stopped" not in h for h in ours["history"]),
                        "tolerance": [h for h in ours["history"] if "stopped" not in h][-1]["tolerance"],
                        "best": ours["fun"], "ess": float(1 / np.sum(ours["weights"] ** 2)), "seconds": ours_s},
-        "pyabc": {"evaluations": sum(h["evaluations"] for h in theirs["history"]), "generations": len(theirs["history"]),
-                  "tolerance": theirs["history"][-1]["tolerance"], "best": theirs["fun"], "ess": float(1 / np.sum(theirs["weights"] ** 2)),
+        "pyabc": {"evaluations": sum(h.get("evaluations", 0) for h in theirs["history"]), "generations": sum("stopped" not in h for h in theirs["history"]),
+                  "tolerance": [h for h in theirs["history"] if "stopped" not in h][-1]["tolerance"], "stopped": theirs["history"][-1].get("stopped"), "best": theirs["fun"], "ess": float(1 / np.sum(theirs["weights"] ** 2)),
                   "seconds": theirs_s},
     }
     print(json.dumps(rows, indent=1))

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("spec", type=Path, help="calibration spec YAML, e.g. calibration/spec.yaml")
     cal.add_argument("--method", choices=("de", "polish", *ABC_METHODS), default="de",
                      help="de: differential evolution (best fit); polish: Nelder-Mead from --start; abc: ABC-SMC (posterior); "
-                          "pyabc: pyabc's ABC-SMC (adaptive population size, SQLite history; docs/calibration.md compares the two)")
+                          "pyabc: pyabc's ABC-SMC (SQLite history, --resume; docs/calibration.md compares the two)")
     cal.add_argument("--start", type=Path, default=None, metavar="BEST_YAML", help="with --method polish: start from this best.yaml (default: the documented defaults)")
     cal.add_argument("--rule", choices=("omnibalancing", "balance_of_threat"), default=None, help="decision rule (default: the scenario's)")
     cal.add_argument("--fit-until", type=int, default=None, metavar="YEAR", help="fit only history up to YEAR and report how the fit predicts the rest")

@@ -187,6 +187,33 @@ def test_pyabc_posterior_end_to_end_and_resumed(tmp_path):
     assert len(again["history"]) == 3 and again["history"][:2] == first["history"]
 
 
+def test_pyabc_numerics_giving_out_leave_the_last_complete_generation(tmp_path, monkeypatch):
+    """When pyabc's importance weights degenerate (it then raises on its own checks, as it does on the
+    shipped spec), the posterior is its last complete generation and the report says why it stopped."""
+    import pyabc
+    import pyarrow.parquet as pq
+
+    run_generation = pyabc.ABCSMC.run_generation
+
+    def failing(self, t):
+        if t >= 1:
+            raise AssertionError("The population total weight nan is not normalized.")
+        return run_generation(self, t)
+
+    monkeypatch.setattr(pyabc.ABCSMC, "run_generation", failing)
+    spec = write_spec(tmp_path, abc={"particles": 10, "generations": 3, "max_evaluations_per_generation": 60})
+    out = tmp_path / "pyabc"
+    summary = calibrate(spec, out, method="pyabc", executor_kind="serial", progress=False)
+    assert [h["generation"] for h in summary["history"]] == [0, 1] and "weight nan" in summary["history"][-1]["stopped"]
+    assert len(pq.read_table(out / "posterior.parquet")) == 10
+    report = (out / "report.md").read_text()
+    assert "Generation 1 failed (pyabc's importance weights degenerated" in report and "the posterior is generation 0's" in report
+
+    monkeypatch.setattr(pyabc.ABCSMC, "run_generation", lambda self, t: failing(self, t + 1))  # fails at once
+    with pytest.raises(OmnibalanceError, match="first generation"):
+        calibrate(spec, tmp_path / "none", method="pyabc", executor_kind="serial", progress=False)
+
+
 def test_abc_resume_keeps_finished_generations(tmp_path):
     out = tmp_path / "abc"
     spec = write_spec(tmp_path)

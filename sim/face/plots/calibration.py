@@ -28,7 +28,7 @@ def plot_trace(summary: dict[str, Any], path: Path) -> None:
         gens = [h["generation"] for h in hist if "median_distance" in h]
         ax.plot(gens, [h["median_distance"] for h in hist if "median_distance" in h], marker="o", label="median distance")
         ax.plot(gens, [h["min_distance"] for h in hist if "min_distance" in h], marker="s", label="best distance")
-        tol = [(h["generation"], h["tolerance"]) for h in hist if np.isfinite(h["tolerance"])]
+        tol = [(h["generation"], h["tolerance"]) for h in hist if np.isfinite(h.get("tolerance", np.nan))]
         if tol:
             ax.plot(*zip(*tol, strict=True), marker="^", label="tolerance")
         ax.set_xlabel("generation")

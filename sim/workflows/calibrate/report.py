@@ -74,7 +74,9 @@ def _tolerance_lines(summary: dict[str, Any]) -> list[str]:
     best = json.loads(best_file.read_text())["objective"] if best_file.is_file() else None
     lines = ["## Tolerance reached", "", f"The last complete generation (generation {last['generation']}) accepted particles within a distance of **{tol:.3f}**."]
     stop = summary["history"][-1]
-    if "stopped" in stop:
+    if "stopped" in stop and "accepted" not in stop:  # a sampler that failed rather than ran out of budget
+        lines[-1] += f" Generation {stop['generation']} failed ({stop['stopped']}); the posterior is generation {last['generation']}'s."
+    elif "stopped" in stop:
         lines[-1] += (f" Generation {stop['generation']} (tolerance {stop['tolerance']:.3f}) stopped at its {stop['stopped']} with "
                       f"{stop['accepted']} particles accepted of {stop['evaluations']:,} evaluated; the posterior is generation {last['generation']}'s.")
     if best is not None:

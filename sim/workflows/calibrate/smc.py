@@ -4,11 +4,12 @@ in-project sampler (:mod:`~sim.workflows.calibrate.abc`) at the same budget.
 The model returns the calibration objective of a parameter vector (in the optimiser's space,
 where the prior is uniform on the spec's box) and the distance is that objective itself: it is
 already a weighted distance between the ensemble and history, so an adaptive re-weighting of its
-components would change what is fitted. pyabc adapts the population size
-(``AdaptivePopulationSize``) and the tolerance (the median of the last generation's distances,
-as the in-project sampler does), keeps every generation in its SQLite history database
-(``abc.db`` in the output folder, which ``--resume`` continues), and samples on local processes
-(``MulticoreEvalParallelSampler``).
+components would change what is fitted. pyabc keeps the spec's number of particles in every
+generation (its ``AdaptivePopulationSize`` fails on this problem: once the importance weights
+degenerate, the coefficient of variation it fits a power law to is NaN and pyabc raises), sets the
+tolerance to the median of the last generation's distances (both as the in-project sampler does),
+keeps every generation in its SQLite history database (``abc.db`` in the output folder, which
+``--resume`` continues), and samples on local processes (``MulticoreEvalParallelSampler``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import OmnibalanceError
 from sim.workflows.calibrate.problem import Problem
 
 
@@ -48,7 +50,7 @@ def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = Tr
     prior = pyabc.Distribution(**{f"u{i}": pyabc.RV("uniform", lo, hi - lo) for i, (lo, hi) in enumerate(zip(problem.lower, problem.upper, strict=True))})
     sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers) if workers > 1 else pyabc.sampler.SingleCoreSampler()
     sampler.show_progress = progress
-    abc = pyabc.ABCSMC(_Objective(problem), prior, _distance, population_size=pyabc.AdaptivePopulationSize(budget.particles, max_population_size=4 * budget.particles),
+    abc = pyabc.ABCSMC(_Objective(problem), prior, _distance, population_size=budget.particles,
                        eps=pyabc.QuantileEpsilon(alpha=budget.quantile), sampler=sampler)
     db = f"sqlite:///{Path(out).resolve() / 'abc.db'}"
     logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)
@@ -60,7 +62,13 @@ def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = Tr
         abc.new(db, {"objective": 0.0})
     t0 = time.perf_counter()
     limit = max_evaluations or budget.generations * budget.max_evaluations_per_generation
-    history = abc.run(max_nr_populations=max(budget.generations - done, 0), max_total_nr_simulations=limit) if done < budget.generations else abc.history
+    failure = None
+    try:
+        history = abc.run(max_nr_populations=max(budget.generations - done, 0), max_total_nr_simulations=limit) if done < budget.generations else abc.history
+    except (AssertionError, ValueError, ZeroDivisionError) as exc:  # pyabc's checks when its importance weights degenerate
+        history, failure = abc.history, str(exc).strip() or type(exc).__name__
+        if history.max_t < 0:
+            raise OmnibalanceError(f"pyabc failed in its first generation ({failure}); try --method abc") from None
     seconds = time.perf_counter() - t0
     frame, w = history.get_distribution(m=0)
     particles = frame[[f"u{i}" for i in range(problem.dim)]].to_numpy()
@@ -71,6 +79,8 @@ def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = Tr
         dist = history.get_weighted_distances(t=int(r.t))["distance"].to_numpy()  # the last generation's stay in ``dist``
         trace.append({"generation": int(r.t), "tolerance": float(r.epsilon), "median_distance": float(np.median(dist)), "min_distance": float(dist.min()),
                       "evaluations": int(r.samples), "particles": int(r.particles)})
+    if failure is not None:  # the posterior is the last generation pyabc completed
+        trace.append({"generation": trace[-1]["generation"] + 1, "stopped": f"pyabc's importance weights degenerated ({failure.rstrip('.')})"})
     best = int(np.argmin(dist))
     return {"particles": particles, "weights": np.asarray(w) / np.sum(w), "distance": dist, "history": trace, "x": particles[best],
             "values": problem.to_values(particles[best]), "fun": float(dist[best]), "seconds": seconds}
