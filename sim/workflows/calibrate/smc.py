@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,15 @@ def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = Tr
     import pyabc
 
     budget = problem.spec.abc
+    # Quiet: pyabc's chatter goes, and so do its warnings about near-zero weights; if they end the run,
+    # the report says so.
+    logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.ERROR)
     prior = pyabc.Distribution(**{f"u{i}": pyabc.RV("uniform", lo, hi - lo) for i, (lo, hi) in enumerate(zip(problem.lower, problem.upper, strict=True))})
     sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers) if workers > 1 else pyabc.sampler.SingleCoreSampler()
     sampler.show_progress = progress
     abc = pyabc.ABCSMC(_Objective(problem), prior, _distance, population_size=budget.particles,
                        eps=pyabc.QuantileEpsilon(alpha=budget.quantile), sampler=sampler)
     db = f"sqlite:///{Path(out).resolve() / 'abc.db'}"
-    logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)
     np.random.seed(problem.spec.seed)  # pyabc draws from numpy's global generator
     done = 0
     if resume and (Path(out) / "abc.db").exists():
@@ -64,7 +67,10 @@ def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = Tr
     limit = max_evaluations or budget.generations * budget.max_evaluations_per_generation
     failure = None
     try:
-        history = abc.run(max_nr_populations=max(budget.generations - done, 0), max_total_nr_simulations=limit) if done < budget.generations else abc.history
+        with warnings.catch_warnings():
+            if not progress:
+                warnings.simplefilter("ignore", RuntimeWarning)
+            history = abc.run(max_nr_populations=max(budget.generations - done, 0), max_total_nr_simulations=limit) if done < budget.generations else abc.history
     except (AssertionError, ValueError, ZeroDivisionError) as exc:  # pyabc's checks when its importance weights degenerate
         history, failure = abc.history, str(exc).strip() or type(exc).__name__
         if history.max_t < 0:
