@@ -19,17 +19,10 @@ window in which the modal path is a member. The table is quoted in docs/calibrat
 Run from the repository root (about half a minute)::
 
     python calibration/check_turkmenistan.py
-
-The table takes the gas route's leverage away from Turkmenistan alone, with the calibration as it is.
-``--refit`` asks the other question: can the model do without that channel? It holds
-``defiance_route`` at 0 for every client and refits the rest (the restarted polish of the spec from
-the shipped point, as ``profile_self_reliance.py`` does), then prints the objective, the scored
-clients' hit rates and Turkmenistan's CSTO readout over ``1996-2011`` (about a minute).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import csv
 import itertools
@@ -96,25 +89,7 @@ def readout(scn) -> tuple[float, float, float, int]:
     return first, float(bloc[years == 1992][0]), float(bloc[window].mean()), int((bloc[window] > 0.5).sum())
 
 
-def refit_without_route() -> None:
-    """Refit every other parameter with ``defiance_route`` held at 0 and print what it scores."""
-    from profile_self_reliance import fixed_problem, polish, tkm_in_csto
-
-    problem, x0 = fixed_problem({"defiance_route": 0.0})
-    res = polish(problem, x0)
-    parts = problem.evaluate_many(res["x"][None])[0]
-    share, modal, n_years = tkm_in_csto(problem, res["x"])
-    print(f"defiance_route held at 0, the rest refitted: objective {res['fun']:.4f}, UZB {parts['hit_UZB']:.0%}, KAZ {parts['hit_KAZ']:.0%}; "
-          f"TKM in the CSTO {share:.2f} (modal in {modal} of {n_years} years)")
-
-
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--refit", action="store_true", help="refit without the gas-route channel instead of printing the table")
-    if p.parse_args().refit:
-        sys.path.insert(0, str(ROOT / "calibration"))
-        refit_without_route()
-        return
     print(f"| removed | with Russia 1991Q4 | in the CST, end 1992 | in the CSTO, mean {WINDOW[0]}-{WINDOW[1]} | modal member years (of {WINDOW[1] - WINDOW[0] + 1}) |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
