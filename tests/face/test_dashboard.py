@@ -133,11 +133,28 @@ def test_build_overrides_bounds_and_paths():
 
 
 def test_sliders_follow_the_documented_bounds():
+    """Every value a slider can reach from the shipped scenario loads (the model's own validation agrees)."""
+    shipped = load_scenario(HISTORY).params
+    values = {name: float(getattr(shipped, name)) for name in d.SLIDER_PARAMS}
     for name in d.SLIDER_PARAMS:
         spec = d.param_slider(name)
-        assert spec.lo < spec.hi and spec.help
-        load_scenario(HISTORY, [f"params.{name}={spec.lo}", ])
-        load_scenario(HISTORY, [f"params.{name}={spec.hi}"])
+        lo, hi = d.slider_bounds(name, values)
+        assert spec.lo <= lo < hi <= spec.hi and spec.help
+        load_scenario(HISTORY, [f"params.{name}={lo}"])
+        load_scenario(HISTORY, [f"params.{name}={hi}"])
+
+
+def test_alliance_sliders_cannot_cross():
+    """The exit threshold's slider stops a step below the join threshold, and the join's a step above the exit."""
+    exit_spec = d.param_slider("alliance_exit")
+    assert exit_spec.hi == pytest.approx(1.0 - exit_spec.step)  # documented as strictly below 1
+    values = {"alliance_join": 0.4, "alliance_exit": 0.2}
+    assert d.slider_bounds("alliance_exit", values)[1] == pytest.approx(0.39)
+    assert d.slider_bounds("alliance_join", values)[0] == pytest.approx(0.21)
+    assert d.clamp("alliance_exit", 0.9, values) == pytest.approx(0.39)
+    assert d.clamp("alliance_exit", 1.5) == pytest.approx(exit_spec.hi)  # alone, only its own bounds
+    ov = d.build_overrides(load_scenario(HISTORY), params={"alliance_join": 0.4, "alliance_exit": d.clamp("alliance_exit", 0.9, values)})
+    assert load_scenario(HISTORY, ov).params.alliance_exit < 0.4
 
 
 def test_bad_inputs_raise_located_errors(tmp_path):

@@ -36,6 +36,7 @@ from sim.face.dashboard.controls import (
     params_source,
     scenario_library,
     scenario_question,
+    slider_bounds,
 )
 from sim.face.dashboard.figures import (
     figure_alliance,
@@ -54,5 +55,5 @@ __all__ = [
     "SCENARIOS", "SCENARIO_ENV", "SHOCK_GROUPS", "SLIDER_PARAMS", "ShockGroup", "SliderSpec", "build_overrides", "clamp", "command_line",
     "figure_alliance", "figure_map", "figure_shares", "figure_single_run_map", "figure_single_run_path", "fit_html", "free_port",
     "handset_params", "main", "param_slider", "params_source", "png_bytes", "run_replicates", "scenario_library", "scenario_question", "serve",
-    "shares_table_html", "year_end_table", "year_index",
+    "shares_table_html", "slider_bounds", "year_end_table", "year_index",
 ]

@@ -285,18 +285,20 @@ def Page():
                 solara.Checkbox(label="Oil boom (Brent 2000-14)", value=boom, on_value=lambda v: oil.set(bool(v)))
                 Help(d.OIL_HELP)
             with solara.Card("Parameters"):
+                values = {name: _param_value(shown, handset.value, chosen.value, name) for name in d.SLIDER_PARAMS}
                 for name in d.SLIDER_PARAMS:
                     spec = d.param_slider(name)
+                    lo, hi = d.slider_bounds(name, values)
 
                     def set_param(v, name=name, spec=spec):
                         # The slider snaps the scenario's value to its step and reports it back: a value within
                         # half a step of the scenario's is the scenario's (no override), so the defaults stay exact.
                         start = float(getattr(ModelParams() if handset.value else shown.params, name))
                         rest = {k: x for k, x in chosen.value.items() if k != name}
-                        chosen.set(rest if abs(float(v) - start) <= spec.step / 2 + 1e-9 else {**rest, name: d.clamp(name, v)})
+                        chosen.set(rest if abs(float(v) - start) <= spec.step / 2 + 1e-9 else {**rest, name: d.clamp(name, v, values)})
 
-                    value = _param_value(shown, handset.value, chosen.value, name)
-                    solara.SliderFloat(f"{name} = {value:.3g}", value=value, min=spec.lo, max=spec.hi, step=spec.step, on_value=set_param)
+                    value = min(max(values[name], lo), hi)
+                    solara.SliderFloat(f"{name} = {value:.3g}", value=value, min=lo, max=hi, step=spec.step, on_value=set_param)
                     Help(f"{spec.help} [{spec.lo:g}-{spec.hi:g}]")
                 solara.Button("Reset parameters", on_click=lambda: chosen.set({}), text=True, color="primary")
 

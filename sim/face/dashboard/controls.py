@@ -38,7 +38,11 @@ MARKED_SHOCKS = {
 }
 
 #: The parameters the dashboard has sliders for (bounds and explanations come from :class:`ModelParams`).
-SLIDER_PARAMS = ("tau", "rho", "beta", "chi", "gamma", "court", "defiance_ethnic", "defiance_route", "self_reliance", "pressure_base", "hostility", "tie_weight", "noise_sd")
+SLIDER_PARAMS = ("tau", "rho", "beta", "chi", "gamma", "court", "defiance_ethnic", "defiance_route", "self_reliance", "pressure_base", "hostility", "tie_weight", "noise_sd",
+                 "alliance_join", "alliance_exit")
+
+#: Slider pairs that must stay ordered (lower, upper): a defence pact is left below the memory it is joined above.
+ORDERED = (("alliance_exit", "alliance_join"),)
 
 _SLIDER_STEP = {"beta": 0.5, "tau": 0.1}
 
@@ -88,12 +92,27 @@ def param_slider(name: str) -> SliderSpec:
             lo = float(m.gt) + step  # strictly positive: the smallest step above the bound
         if getattr(m, "le", None) is not None:
             hi = float(m.le)
+        if getattr(m, "lt", None) is not None:
+            hi = float(m.lt) - step  # strictly below: the largest step under the bound
     return SliderSpec(name, lo, hi, step, info.description or "")
 
-def clamp(name: str, value: float) -> float:
-    """``value`` held within parameter ``name``'s slider bounds (a hand-typed or stale value cannot escape them)."""
+def slider_bounds(name: str, values: dict[str, float]) -> tuple[float, float]:
+    """Parameter ``name``'s slider range given the other sliders' ``values``: its documented bounds,
+    narrowed by a step so that an :data:`ORDERED` pair cannot cross (the model would refuse it)."""
     spec = param_slider(name)
-    return float(min(max(float(value), spec.lo), spec.hi))
+    lo, hi = spec.lo, spec.hi
+    for low, high in ORDERED:
+        if name == low and high in values:
+            hi = min(hi, float(values[high]) - spec.step)
+        if name == high and low in values:
+            lo = max(lo, float(values[low]) + spec.step)
+    return lo, hi
+
+def clamp(name: str, value: float, values: dict[str, float] | None = None) -> float:
+    """``value`` held within parameter ``name``'s slider bounds (a hand-typed or stale value cannot escape
+    them), and on its side of an :data:`ORDERED` partner whose value is in ``values``."""
+    lo, hi = slider_bounds(name, values or {})
+    return float(min(max(float(value), lo), hi))
 
 def handset_params() -> dict[str, Any]:
     """The documented hand-set defaults of every parameter (``sim/params.py``), as override values."""
