@@ -213,6 +213,14 @@ def test_pyabc_numerics_giving_out_leave_the_last_complete_generation(tmp_path, 
     with pytest.raises(OmnibalanceError, match="first generation"):
         calibrate(spec, tmp_path / "none", method="pyabc", executor_kind="serial", progress=False)
 
+    # an error of the model pyabc evaluates is not pyabc's numerics: it is not passed off as a stop
+    from sim.workflows.calibrate.problem import Problem
+
+    monkeypatch.setattr(pyabc.ABCSMC, "run_generation", run_generation)
+    monkeypatch.setattr(Problem, "__call__", lambda self, x: (_ for _ in ()).throw(ValueError("model bug")))
+    with pytest.raises(ValueError, match="model bug"):
+        calibrate(spec, tmp_path / "bug", method="pyabc", executor_kind="serial", progress=False)
+
 
 def test_abc_resume_keeps_finished_generations(tmp_path):
     out = tmp_path / "abc"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,20 @@ class _Objective:
 
 def _distance(x: dict[str, float], x0: dict[str, float]) -> float:
     return x["objective"]
+
+
+def _raised_in_pyabc(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised inside pyabc itself (or a library it called), not in the model it evaluates."""
+    import pyabc
+
+    import sim
+
+    def inside(module: object, filename: str) -> bool:
+        return Path(filename).resolve().is_relative_to(Path(module.__file__).resolve().parent)
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    first = next((i for i, f in enumerate(frames) if inside(pyabc, f.filename)), None)
+    return first is not None and not any(inside(sim, f.filename) for f in frames[first:])
 
 
 def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = True, resume: bool = False,
@@ -72,6 +87,8 @@ def run_pyabc(problem: Problem, out: Path, workers: int = 1, progress: bool = Tr
                 warnings.simplefilter("ignore", RuntimeWarning)
             history = abc.run(max_nr_populations=max(budget.generations - done, 0), max_total_nr_simulations=limit) if done < budget.generations else abc.history
     except (AssertionError, ValueError, ZeroDivisionError) as exc:  # pyabc's checks when its importance weights degenerate
+        if not _raised_in_pyabc(exc):
+            raise
         history, failure = abc.history, str(exc).strip() or type(exc).__name__
         if history.max_t < 0:
             raise OmnibalanceError(f"pyabc failed in its first generation ({failure}); try --method abc") from None
