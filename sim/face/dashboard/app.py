@@ -297,7 +297,7 @@ def Page():
                         rest = {k: x for k, x in chosen.value.items() if k != name}
                         chosen.set(rest if abs(float(v) - start) <= spec.step / 2 + 1e-9 else {**rest, name: d.clamp(name, v, values)})
 
-                    value = min(max(values[name], lo), hi)
+                    value = d.clamp(name, values[name], values)
                     solara.SliderFloat(f"{name} = {value:.3g}", value=value, min=lo, max=hi, step=spec.step, on_value=set_param)
                     Help(f"{spec.help} [{spec.lo:g}-{spec.hi:g}]")
                 solara.Button("Reset parameters", on_click=lambda: chosen.set({}), text=True, color="primary")
